@@ -1,0 +1,145 @@
+"""Building blocks of the JSON API: authentication, problem details, cursor pages.
+
+The API object itself is assembled in ``config/api.py`` from each app's router.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+
+from jinggeng.core.errors import DomainError
+from jinggeng.core.tokens import token_authenticate
+
+T = TypeVar("T")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer jg_…`` with a personal API token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class BrowserSessionAuth(SessionAuth):
+    """The browser's session cookie; unsafe methods need the CSRF token."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None and not getattr(user, "is_active", False):
+            return None
+        return user
+
+
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, with a stable ``code`` and per-field ``errors``."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ErrorItem] = []
+
+
+class CursorPage(Schema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def problem_response(
+    api: NinjaAPI,
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": f"https://jinggeng.dev/problems/{code}",
+        "title": HTTP_TITLES.get(status, _("错误")),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [{"field": f, "message": m} for f, msgs in (errors or {}).items() for m in msgs],
+    }
+    body.update(extra or {})
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM_CONTENT_TYPE
+    return response
+
+
+HTTP_TITLES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
+
+
+def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "form", "file")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(api: NinjaAPI) -> None:
+    """Every error leaves the API as problem details with a stable code."""
+
+    @api.exception_handler(DomainError)
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return problem_response(
+            api, request, status=exc.status, code=exc.code, detail=exc.message, errors=exc.field_errors, extra=exc.extra
+        )
+
+    @api.exception_handler(NinjaValidationError)
+    def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors:
+            errors.setdefault(_loc_to_field(err.get("loc", ())), []).append(str(err.get("msg", "")))
+        return problem_response(
+            api, request, status=422, code="validation_failed", detail=_("提交的数据有误"), errors=errors
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return problem_response(
+            api, request, status=401, code="not_authenticated", detail=_("需要登录或有效的 API 令牌")
+        )
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return problem_response(api, request, status=exc.status_code, code="http_error", detail=str(exc))
+
+
+__all__ = [
+    "APIKeyHeader",
+    "BrowserSessionAuth",
+    "CursorPage",
+    "ErrorItem",
+    "Problem",
+    "TokenAuth",
+    "install_problem_handlers",
+    "problem_response",
+]
