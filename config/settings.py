@@ -8,6 +8,7 @@ PostgreSQL. See docs/architecture.md for the full list.
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "jinggeng.routing",
     "jinggeng.pipeline",
     "jinggeng.orders",
+    "jinggeng.field",
     "jinggeng.demo",
 ]
 
@@ -167,8 +169,26 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+# Uploaded files (visit photos, contract attachments): local disk under MEDIA_ROOT, or an
+# S3-compatible object store (AWS S3, MinIO, Ceph, OSS/COS in S3 mode) when MEDIA_S3_BUCKET is set.
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+_default_storage: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("MEDIA_S3_REGION") or None,
+            "access_key": env_str("MEDIA_S3_ACCESS_KEY") or None,
+            "secret_key": env_str("MEDIA_S3_SECRET_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -226,6 +246,21 @@ ORDERS_CREDIT_POLICY = env_str("ORDERS_CREDIT_POLICY", "approve")
 ORDERS_PAYMENT_TERMS_DAYS = env_int("ORDERS_PAYMENT_TERMS_DAYS", 30)
 ORDERS_LARGE_ORDER_AMOUNT = env_int("ORDERS_LARGE_ORDER_AMOUNT", 100000)
 ORDERS_ATTACHMENT_MAX_BYTES = env_int("ORDERS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
+# Field execution: check-in farther than this from the outlet's position is flagged (metres);
+# a visit shorter than its standard's minimum is flagged; working hours; travel between two
+# consecutive visits faster than this is impossible (km/h); a position less accurate than this is
+# doubtful (metres); photo size limit; the daily report is due at this local time; order lead
+# time and safety stock (days of sales) used by suggested orders.
+FIELD_CHECKIN_MAX_DISTANCE_M = env_int("FIELD_CHECKIN_MAX_DISTANCE_M", 200)
+FIELD_WORK_START = env_str("FIELD_WORK_START", "08:00")
+FIELD_WORK_END = env_str("FIELD_WORK_END", "19:00")
+FIELD_MAX_SPEED_KMH = env_int("FIELD_MAX_SPEED_KMH", 80)
+FIELD_MAX_ACCURACY_M = env_int("FIELD_MAX_ACCURACY_M", 100)
+FIELD_PHOTO_MAX_BYTES = env_int("FIELD_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+FIELD_REPORT_DEADLINE = env_str("FIELD_REPORT_DEADLINE", "21:00")
+FIELD_ORDER_LEAD_DAYS = env_int("FIELD_ORDER_LEAD_DAYS", 2)
+FIELD_SAFETY_DAYS = env_int("FIELD_SAFETY_DAYS", 3)
 
 # API tokens: how long an authenticated token is remembered per process (seconds; 0 = never).
 API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 30)
