@@ -6,6 +6,7 @@ from jinggeng.catalog.api import router as catalog_router
 from jinggeng.core.api import BrowserSessionAuth, TokenAuth, install_problem_handlers
 from jinggeng.core.api_views import router as core_router
 from jinggeng.customers.api import router as customers_router
+from jinggeng.field.api import router as field_router
 from jinggeng.orders.api import router as orders_router
 from jinggeng.org.api import router as org_router
 from jinggeng.pipeline.api import router as pipeline_router
@@ -27,3 +28,4 @@ api.add_router("/catalog", catalog_router)
 api.add_router("/customers", customers_router)
 api.add_router("/pipeline", pipeline_router)
 api.add_router("/orders", orders_router)
+api.add_router("/field", field_router)

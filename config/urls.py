@@ -13,4 +13,5 @@ urlpatterns = [
     path("customers/", include("jinggeng.customers.urls")),
     path("pipeline/", include("jinggeng.pipeline.urls")),
     path("orders/", include("jinggeng.orders.urls")),
+    path("field/", include("jinggeng.field.urls")),
 ]

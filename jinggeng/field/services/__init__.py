@@ -1,0 +1,1 @@
+"""Writes of the field app, one module per part: routes, visits, stock, reports (and audits)."""

@@ -1,0 +1,3 @@
+"""Writes of the field app: routes."""
+
+from __future__ import annotations

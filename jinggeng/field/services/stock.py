@@ -1,0 +1,3 @@
+"""Writes of the field app: stock."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""URLs of the field app: visits (included by jinggeng.field.urls)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path  # noqa: F401
+
+urlpatterns: list[URLPattern] = []

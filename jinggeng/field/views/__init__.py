@@ -1,0 +1,1 @@
+"""HTML views of the field app, one module per part."""

@@ -1,0 +1,3 @@
+"""HTML views of the field app: routes."""
+
+from __future__ import annotations
