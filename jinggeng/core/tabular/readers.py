@@ -14,9 +14,10 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -158,6 +159,10 @@ def _open_xlsx(fileobj: IO[bytes]) -> RawTable:
     if not all(part in names for part in XLSX_PARTS):
         raise _not_xlsx()
     fileobj.seek(0)
+    fast = _fast_workbook(fileobj)
+    if fast is not None:
+        return fast
+    fileobj.seek(0)
     import openpyxl
 
     try:
@@ -166,14 +171,9 @@ def _open_xlsx(fileobj: IO[bytes]) -> RawTable:
     except Exception as exc:  # openpyxl raises many kinds of errors on a broken file
         raise _not_xlsx() from exc
 
-    fast = _fast_sheet_rows(sheet)
-
     def rows() -> Iterator[tuple[int, Sequence[Any]]]:
         try:
-            if fast is not None:
-                yield from fast
-            else:
-                yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+            yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
         except FileRejected:
             raise
         except Exception as exc:
@@ -183,6 +183,73 @@ def _open_xlsx(fileobj: IO[bytes]) -> RawTable:
 
     total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
     return RawTable(format="xlsx", encoding="", delimiter="", total_rows=total, rows=rows())
+
+
+DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]+\d+(?::[A-Z]+(\d+))?\"")
+
+
+def _fast_workbook(fileobj: IO[bytes]) -> RawTable | None:
+    """The first sheet read straight from its XML, with the shared strings, date styles and
+    epoch read by openpyxl's own workbook reader, but without openpyxl's worksheet objects: a
+    read-only worksheet scans the whole sheet for its size when the file has no <dimension>
+    (as many generated files do), which costs as much as reading it. None when openpyxl's
+    reader is not as expected: the caller then uses ``load_workbook``."""
+    try:
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+    except ImportError:
+        return None
+    try:
+        reader = ExcelReader(fileobj, read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        target = next(
+            (
+                rel.target
+                for _sheet, rel in reader.parser.find_sheets()
+                if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+            ),
+            None,
+        )
+    except AttributeError:
+        return None
+    except Exception as exc:  # openpyxl raises many kinds of errors on a broken file
+        raise _not_xlsx() from exc
+    if target is None:
+        raise _not_xlsx()
+    workbook: Any = reader.wb
+    archive = reader.archive
+    try:
+        date_styles = frozenset(workbook._date_formats)
+    except AttributeError:
+        archive.close()
+        return None
+    with archive.open(target) as head:
+        match = DIMENSION_RE.search(head.read(4096))
+    total = int(match.group(1)) if match and match.group(1) else None
+    fast = _sheet_xml_rows(
+        open_source=lambda: archive.open(target),
+        shared=reader.shared_strings,
+        date_styles=date_styles,
+        timedelta_styles=frozenset(getattr(workbook, "_timedelta_formats", ())),
+        epoch=workbook.epoch,
+    )
+
+    def rows() -> Iterator[tuple[int, Sequence[Any]]]:
+        try:
+            yield from fast
+        except FileRejected:
+            raise
+        except Exception as exc:
+            raise _not_xlsx() from exc
+        finally:
+            archive.close()
+
+    return RawTable(
+        format="xlsx", encoding="", delimiter="", total_rows=total if total and total > 1 else None, rows=rows()
+    )
 
 
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -201,21 +268,17 @@ def _column_index(letters: str) -> int:
     return index
 
 
-def _fast_sheet_rows(sheet: Any) -> Iterator[tuple[int, Sequence[Any]]] | None:
-    """The sheet's rows straight from its XML (several times faster than openpyxl's cell
-    objects), using the shared strings, date styles and epoch openpyxl has already read. None
-    when openpyxl's internals are not as expected: the caller then uses openpyxl's own reader."""
-    try:
-        workbook = sheet.parent
-        shared = sheet._shared_strings
-        date_styles = frozenset(workbook._date_formats)
-        timedelta_styles = frozenset(getattr(workbook, "_timedelta_formats", ()))
-        epoch = workbook.epoch
-        open_source = sheet._get_source
-    except AttributeError:
-        return None
-    # openpyxl's own choice of parser: defusedxml's when installed; expat (>= 2.4 limits entity
-    # expansion) otherwise. External entities are never fetched.
+def _sheet_xml_rows(
+    *,
+    open_source: Callable[[], IO[bytes]],
+    shared: Sequence[Any],
+    date_styles: frozenset[int],
+    timedelta_styles: frozenset[int],
+    epoch: dt.datetime,
+) -> Iterator[tuple[int, Sequence[Any]]]:
+    """A sheet's rows straight from its XML (several times faster than openpyxl's cell
+    objects). Parsed with openpyxl's own choice of parser: defusedxml's when installed; expat
+    (>= 2.4 limits entity expansion) otherwise. External entities are never fetched."""
     from openpyxl.utils.datetime import from_excel
     from openpyxl.xml.functions import iterparse
 

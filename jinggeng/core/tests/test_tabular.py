@@ -7,6 +7,7 @@ looked up through the registry so core's tests do not import a domain app.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -369,7 +370,7 @@ def test_fast_xlsx_reader_matches_openpyxl(monkeypatch) -> None:
     workbook.save(buffer)
     data = buffer.getvalue()
     fast = rows_of(data)
-    monkeypatch.setattr(readers, "_fast_sheet_rows", lambda sheet: None)
+    monkeypatch.setattr(readers, "_fast_workbook", lambda fileobj: None)
     slow = rows_of(data)
     assert fast == slow
     assert fast[:3] == [
@@ -392,3 +393,30 @@ def test_error_report_has_every_rows_outcome(administrator, catalog_base) -> Non
         (3, "新建", "GT-1L 绿茶 1L"),
         (4, "拒绝", "RT-500 红茶 500ml"),
     ]
+
+
+def test_xlsx_without_dimension_reads_every_row() -> None:
+    """Files written without a <dimension> element (as many generators do) are read in full
+    without openpyxl's whole-sheet size scan; the row count is then unknown."""
+    from jinggeng.core.tabular import readers
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["编码", "名称"])
+    for n in range(1, 6):
+        sheet.append([f"A{n}", f"客户{n}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as original, zipfile.ZipFile(source, "w") as stripped:
+        for item in original.infolist():
+            content = original.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b"<dimension" in content
+                content = re.sub(rb"<dimension[^>]*/>", b"", content)
+            stripped.writestr(item, content)
+    table = readers._open_xlsx(io.BytesIO(source.getvalue()))
+    assert table.total_rows is None
+    assert [values for _n, values in table.rows] == [["编码", "名称"]] + [[f"A{n}", f"客户{n}"] for n in range(1, 6)]
+    with_dimension = readers._open_xlsx(io.BytesIO(buffer.getvalue()))
+    assert with_dimension.total_rows == 6
