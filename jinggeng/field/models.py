@@ -568,3 +568,31 @@ class VisitAudit(BusinessModel):
     @property
     def is_problem(self) -> bool:
         return self.status == AuditStatus.DONE and self.finding != AuditFinding.CONFIRMED
+
+
+# --------------------------------------------------------------------------- device requests (visits part)
+
+
+class VisitRequest(models.Model):
+    """An ``Idempotency-Key`` of a device request on a visit (ad-hoc visit, check-in, check-out,
+    step, photo): a retry of the same request with the same key answers with the first result
+    and changes nothing; the unique (actor, key) decides between concurrent retries.
+    ``object_id`` is the step or photo the request made; ``request_hash`` its body's digest."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("设备请求键"), max_length=100)
+    action = models.CharField(_("操作"), max_length=16)
+    visit = models.ForeignKey(Visit, verbose_name=_("拜访"), on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField(_("对象"), null=True, blank=True)
+    request_hash = models.CharField(_("请求摘要"), max_length=64)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("拜访设备请求")
+        verbose_name_plural = _("拜访设备请求")
+        constraints = [models.UniqueConstraint(fields=["actor", "key"], name="visitrequest_actor_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.key}"
