@@ -361,6 +361,8 @@ class LeadExportSpec:
 
 OPP_HEADER_KEYS = tuple(c.key for c in OPPORTUNITY_HEADER_COLUMNS if c.key != "ref")
 OPP_LINE_KEYS = tuple(c.key for c in OPPORTUNITY_LINE_COLUMNS)
+#: The services' field names as column keys ("lines": the stage requires product lines).
+OPP_FIELD_COLUMNS = {**{k: k for k in OPP_HEADER_KEYS}, "lines": "sku"}
 OPP_DATA_KEYS = ("name", "account", "amount", "expected_close_date", "owner", "next_step", "competitors", "notes")
 
 
@@ -446,7 +448,7 @@ class OpportunitySpec:
             except ValidationFailed as exc:
                 group.refuse_with(
                     exc,
-                    header={k: k for k in OPP_HEADER_KEYS},
+                    header=OPP_FIELD_COLUMNS,
                     nested="lines",
                     nested_rows=line_rows,
                     nested_columns={k: k for k in OPP_LINE_KEYS},
@@ -479,7 +481,7 @@ class OpportunitySpec:
             except DomainError as exc:
                 plan.group.refuse_with(
                     exc,
-                    header={k: k for k in OPP_HEADER_KEYS},
+                    header=OPP_FIELD_COLUMNS,
                     nested="lines",
                     nested_rows=plan.line_rows,
                     nested_columns={k: k for k in OPP_LINE_KEYS},
