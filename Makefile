@@ -9,8 +9,8 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev static messages lint typecheck contracts migrations-check \
-        pytest-sqlite pytest-postgres clean bench
+.PHONY: run stop test install install-dev static messages browser lint typecheck contracts \
+        migrations-check pytest-sqlite pytest-postgres clean bench
 
 $(VENV)/.base: requirements/base.lock pyproject.toml
 	@test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
@@ -40,6 +40,14 @@ static: node_modules/.installed
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images static/vendor/leaflet/
 	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js node_modules/leaflet.markercluster/dist/leaflet.markercluster.js.map node_modules/leaflet.markercluster/dist/MarkerCluster.css node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css static/vendor/markercluster/
 
+# The browser tests (pytest -m browser) drive Debian's Chromium with Playwright at phone size;
+# Chinese fonts make their screenshots readable. Installed once, with apt-get (root or sudo).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "Installing Chromium for the browser tests (apt-get install chromium fonts-wqy-microhei)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }
+
 messages: $(VENV)/.base
 	cd jinggeng && ../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
 
@@ -48,10 +56,19 @@ run: $(VENV)/.base static messages
 	$(BIN)/jinggeng migrate
 	$(BIN)/jinggeng divisions
 	$(BIN)/jinggeng demo --scale small --if-empty
+	@$(MAKE) --no-print-directory stop
 	$(BIN)/jinggeng worker --background
-	nohup $(BIN)/jinggeng pipeline_alerts --every 60 >> var/alerts.log 2>&1 &
-	nohup $(BIN)/jinggeng orders_overdue_alerts --every 86400 >> var/alerts.log 2>&1 &
+	nohup $(BIN)/jinggeng pipeline_alerts --every 60 >> var/alerts.log 2>&1 & echo $$! > var/pipeline_alerts.pid
+	nohup $(BIN)/jinggeng orders_overdue_alerts --every 86400 >> var/alerts.log 2>&1 & echo $$! > var/orders_alerts.pid
 	$(BIN)/jinggeng serve --port $(PORT)
+
+# Stops what `make run` started in the background (the worker and the alert loops).
+stop:
+	@for f in var/*.pid; do \
+	  [ -e "$$f" ] || continue; pid=$$(cat "$$f"); \
+	  if kill "$$pid" 2>/dev/null; then echo "stopped $$(basename "$$f" .pid) (pid $$pid)"; fi; \
+	  rm -f "$$f"; \
+	done
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -66,10 +83,10 @@ contracts: $(VENV)/.dev
 migrations-check: $(VENV)/.dev
 	DATABASE_URL= $(BIN)/python -m jinggeng manage makemigrations --check --dry-run
 
-pytest-sqlite: $(VENV)/.dev static messages
+pytest-sqlite: $(VENV)/.dev static messages browser
 	DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS)
 
-pytest-postgres: $(VENV)/.dev static messages
+pytest-postgres: $(VENV)/.dev static messages browser
 	@$(BIN)/python scripts/wait-for-db "$(TEST_DATABASE_URL)"
 	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS)
 

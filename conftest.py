@@ -103,3 +103,61 @@ def client_for():
         return c
 
     return make
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone_browser(transactional_db, live_server, monkeypatch):
+    """A headless Chromium page at 390×844 (a common phone), with a ``login(user)`` helper.
+    Request it before the personas (``def test_x(phone_browser, rep)``).
+
+    Uses the system Chromium (`make browser` installs Debian's package) driven by Playwright. A
+    missing browser fails the test loudly rather than skipping it. The live server needs a
+    transactional database; pytest-django runs such tests last, after others may have flushed
+    the database, so roles, permissions and divisions are put back first."""
+    import os
+    import shutil
+
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from jinggeng.org.models import Division
+
+    emit_post_migrate_signal(0, False, "default")
+    if not Division.objects.exists():
+        divisions_load()
+
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not executable:
+        pytest.fail("Chromium is not installed: run `make browser` (Debian's chromium package) or set CHROMIUM_PATH")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are
+    # still synchronous and safe here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        context = browser.new_context(
+            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+        )
+        page = context.new_page()
+
+        def login(user: AbstractBaseUser) -> None:
+            client = Client()
+            client.force_login(user)
+            cookie = client.cookies["sessionid"]
+            context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+        page.login = login  # type: ignore[attr-defined]
+        page.base_url = live_server.url  # type: ignore[attr-defined]
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def page_overflow_px(page) -> int:
+    """How far the page is wider than the phone screen (0 when nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

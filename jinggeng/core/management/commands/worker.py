@@ -26,6 +26,7 @@ class Command(BaseCommand):
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "jinggeng", "worker"], stdout=out, stderr=out, start_new_session=True
                 )
-            self.stdout.write(f"worker started (pid {proc.pid}), log: {log}")
+            (Path(settings.DATA_DIR) / "worker.pid").write_text(f"{proc.pid}\n")
+            self.stdout.write(f"worker started (pid {proc.pid}), log: {log}; `make stop` stops it")
             return
         call_command("db_worker")
