@@ -233,6 +233,14 @@ def _decimal(text: str | None) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+def _day(text: str | None) -> dt.date | None:
+    """A filter's date (YYYY-MM-DD); anything else is no filter."""
+    try:
+        return dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
 def _import_key(ref: str) -> str:
     return f"{IMPORT_KEY_PREFIX}{ref}"
 
@@ -489,19 +497,13 @@ class OrderExportSpec:
             value = filters.get(name) or ""
             return int(value) if value.isdigit() else None
 
-        def day(name: str) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(filters.get(name) or "")
-            except ValueError:
-                return None
-
         f = selectors.OrderFilters(
             status=filters.get("status") or "",
             account=number("account"),
             owner=number("owner"),
             org_unit=number("org_unit"),
-            date_from=day("date_from"),
-            date_to=day("date_to"),
+            date_from=_day(filters.get("date_from")),
+            date_to=_day(filters.get("date_to")),
             q=filters.get("q") or "",
             contract=number("contract"),
         )
@@ -759,8 +761,9 @@ class PaymentExportSpec:
         if filters.get("unallocated") in ("1", "true", "yes"):
             qs = qs.filter(amount__gt=F("allocated_amount"))
         for key, lookup in (("date_from", "received_on__gte"), ("date_to", "received_on__lte")):
-            if filters.get(key):
-                qs = qs.filter(Q(**{lookup: filters[key]}))
+            day = _day(filters.get(key))
+            if day is not None:
+                qs = qs.filter(Q(**{lookup: day}))
         qs = (
             qs.select_related("account", "owner__employee", "org_unit")
             .prefetch_related(

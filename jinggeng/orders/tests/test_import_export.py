@@ -454,3 +454,49 @@ def test_cli_import_and_export(rep, shop, sku, tmp_path):
     call_command("export_data", "orders", str(target), "--as", rep.username, "--no-progress")
     sheet = load_workbook(target).worksheets[0]
     assert sheet.max_row == 4  # the header and three lines
+
+
+@pytest.mark.django_db
+def test_web_upload_dry_run_confirm_and_scoped_download(
+    client_for, rep, outsider, shop, far_shop, sku, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client = client_for(rep)
+    page = client.get(reverse("import_list")).content.decode()
+    for entity in ("orders", "payments", "opportunities"):
+        assert reverse("import_template", args=[entity]) in page and reverse("export_download", args=[entity]) in page
+    content = as_csv(*order_rows()).getvalue()
+    response = client.post(
+        reverse("import_list"),
+        {"entity": "orders", "mode": "atomic", "file": SimpleUploadedFile("o.csv", content, content_type="text/csv")},
+    )
+    assert response.status_code == 302 and SalesOrder.objects.count() == 0
+    detail = client.get(response["Location"])
+    assert (detail.context["report"].created, detail.context["report"].refused) == (3, 0)
+    assert SalesOrder.objects.count() == 0  # the dry run rolled back
+    token = response["Location"].rstrip("/").split("/")[-1]
+    done = client.post(reverse("import_confirm", args=[token]), {"mode": "atomic"})
+    assert done.status_code == 200 and done.context["result"].committed
+    assert SalesOrder.objects.filter(created_by=rep).count() == 2
+    response = client_for(outsider).get(reverse("export_download", args=["orders"]), {"format": "csv"})
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200 and body.decode("utf-8-sig").count("\n") == 1  # the header only
+
+
+@pytest.mark.django_db
+def test_export_filters(rep, shop, sku, make_order):
+    import datetime as dt
+
+    early = make_order(rep, shop, order_date=dt.date(2026, 1, 5))
+    late = make_order(rep, shop, order_date=dt.date(2026, 3, 5), status=OrderStatus.APPROVED)
+    _count, text = export_text("orders", rep, date_from="2026-02-01")
+    assert late.number in text and early.number not in text
+    _count, text = export_text("orders", rep, status="draft", date_from="not a date")
+    assert early.number in text and late.number not in text
+    services.payment_create(actor=rep, data={"account_id": shop.pk, "amount": "5", "received_on": "2026-01-10"})
+    services.payment_create(actor=rep, data={"account_id": shop.pk, "amount": "6", "received_on": "2026-03-10"})
+    count, text = export_text("payments", rep, date_from="2026-02-01", date_to="bad")
+    assert count == 1 and "2026-03-10" in text
