@@ -58,7 +58,61 @@ class AuditLog(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.entity}#{self.entity_id}"
 
     def change_rows(self) -> list[dict[str, Any]]:
-        return [{"field": k, "old": v[0], "new": v[1]} for k, v in (self.changes or {}).items()]
+        """The changes field by field: ``field`` (the name), ``label`` (its verbose name),
+        ``old`` / ``new`` (as stored) and ``old_display`` / ``new_display`` (choice labels,
+        yes / no, and the related record's name instead of its id)."""
+        model = _model_of(self.entity)
+        rows: list[dict[str, Any]] = []
+        for name, values in (self.changes or {}).items():
+            old, new = (
+                (values[0], values[1]) if isinstance(values, list | tuple) and len(values) == 2 else (None, values)
+            )
+            field = _field_of(model, name)
+            rows.append(
+                {
+                    "field": name,
+                    "label": str(field.verbose_name) if field is not None else name,
+                    "old": old,
+                    "new": new,
+                    "old_display": _display(field, old),
+                    "new_display": _display(field, new),
+                }
+            )
+        return rows
+
+
+def _model_of(entity: str) -> type[models.Model] | None:
+    from django.apps import apps
+
+    try:
+        return apps.get_model(entity)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field_of(model: type[models.Model] | None, name: str) -> Any:
+    from django.core.exceptions import FieldDoesNotExist
+
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _display(field: Any, value: Any) -> Any:
+    """A stored audit value as a person reads it."""
+    if value is None or field is None:
+        return value
+    if getattr(field, "choices", None):
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False):
+        related = field.related_model._default_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value}"
+    return value
 
 
 class ApiToken(models.Model):

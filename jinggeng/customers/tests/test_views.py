@@ -113,7 +113,7 @@ def test_detail_shows_history_and_map_page_renders(client_for, rep):
         },
     )
     body = c.get(f"/customers/{account.pk}/").content.decode()
-    assert "修改历史" in body and "<code>grade</code>: C → A" in body
+    assert "修改历史" in body and '<span title="grade">等级</span>: C → A' in body
     assert c.get("/customers/map/").status_code == 200
     points = c.get("/api/v1/customers/accounts/map").json()
     assert points == []  # created without coordinates
