@@ -38,6 +38,7 @@ from jinggeng.customers.models import (
 )
 from jinggeng.demo import data
 from jinggeng.demo.progress import Reporter
+from jinggeng.demo.sales import SALES_SCALES, SalesBuilder, sales_build
 from jinggeng.demo.writer import BulkWriter
 from jinggeng.org.divisions import divisions_load
 from jinggeng.org.models import Division, DivisionLevel, Employee, OrgUnit, OrgUnitKind, Role, RoleCode
@@ -161,19 +162,38 @@ def short_district(name: str) -> str:
     return name
 
 
+PARTS = ("accounts", "sales")
+
+
 def demo_build(
-    *, scale: str, seed: int = 42, password: str = DEMO_PASSWORD, reporter: Reporter | None = None
+    *,
+    scale: str,
+    seed: int = 42,
+    password: str = DEMO_PASSWORD,
+    reporter: Reporter | None = None,
+    only: str = "",
 ) -> DemoResult:
-    """Build the demo company; raises Conflict when it (or its users) already exist."""
+    """Build the demo company; raises Conflict when it (or its users) already exist.
+
+    ``only="accounts"``: the org tree, employees, catalog and accounts without the sales data;
+    ``only="sales"``: add the sales data (`jinggeng.demo.sales`) to a company built earlier."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}")
-    builder = DemoBuilder(SCALES[scale], seed=seed, password=password, reporter=reporter or Reporter())
+    if only and only not in PARTS:
+        raise ValueError(f"unknown part {only!r}")
+    if only == "sales":
+        result = sales_build(scale=scale, seed=seed, reporter=reporter)
+        return DemoResult(scale=scale, seed=seed, counts=result.counts, users=[], seconds=result.seconds)
+    builder = DemoBuilder(
+        SCALES[scale], seed=seed, password=password, reporter=reporter or Reporter(), sales=only != "accounts"
+    )
     return builder.build()
 
 
 class DemoBuilder:
-    def __init__(self, spec: ScaleSpec, *, seed: int, password: str, reporter: Reporter) -> None:
+    def __init__(self, spec: ScaleSpec, *, seed: int, password: str, reporter: Reporter, sales: bool = True) -> None:
         self.spec = spec
+        self.sales = sales
         self.seed = seed
         self.rng = random.Random(seed)
         self.password_hash = make_password(password)
@@ -207,11 +227,19 @@ class DemoBuilder:
             self._build_catalog()
             self._build_accounts(areas)
             self._flush_audit()
+            sales_counts: dict[str, int] = {}
+            if self.sales:
+                sales = SalesBuilder(
+                    SALES_SCALES[self.spec.name], seed=self.seed, reporter=self.report, writer=self.writer
+                )
+                sales.build()
+                sales_counts = sales.counts()
             self.writer.sync_sequences()
         written = self.writer.written
         counts = {
             "org_units": self.org_units,
             **{name: written.get(label, 0) for name, label in COUNTED.items()},
+            **sales_counts,
         }
         return DemoResult(
             scale=self.spec.name,
@@ -1010,4 +1038,4 @@ class DemoBuilder:
         )
 
 
-__all__ = ["SCALES", "DemoResult", "DemoUser", "demo_build", "demo_exists", "ean13", "uscc"]
+__all__ = ["PARTS", "SCALES", "DemoResult", "DemoUser", "demo_build", "demo_exists", "ean13", "uscc"]

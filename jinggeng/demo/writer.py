@@ -1,4 +1,6 @@
-"""Fast writes for the demo: COPY on PostgreSQL, batched bulk_create elsewhere.
+"""Fast writes for the demo: COPY on PostgreSQL, one prepared INSERT elsewhere
+(`jinggeng.core.bulk.bulk_insert`). Values are written as given: ``auto_now`` /
+``auto_now_add`` fields keep the demo's back-dated times (orders placed months ago).
 
 Rows are tuples of column values in the order of ``columns`` (attnames such as ``owner_id``).
 Ids are allocated here, not by the database, so related rows (contacts, links, audit records)
@@ -14,8 +16,6 @@ from typing import Any
 from django.db import connection, models
 
 from jinggeng.core.bulk import bulk_insert
-
-BATCH_SIZE = 2000
 
 
 class BulkWriter:
@@ -36,11 +36,7 @@ class BulkWriter:
     def write(self, model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        if self.postgres:
-            bulk_insert(model, columns, rows)
-        else:
-            objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
-            model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
+        bulk_insert(model, columns, rows)
         label = model._meta.label_lower
         self.written[label] = self.written.get(label, 0) + len(rows)
 

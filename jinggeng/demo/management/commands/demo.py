@@ -10,24 +10,41 @@ from rich.console import Console
 from rich.table import Table
 
 from jinggeng.core.errors import DomainError
-from jinggeng.demo.builder import DEMO_PASSWORD, SCALES, demo_build, demo_exists
+from jinggeng.demo.builder import DEMO_PASSWORD, PARTS, SCALES, demo_build, demo_exists
 from jinggeng.demo.progress import RichReporter
+from jinggeng.demo.sales import sales_exists
 
 
 class Command(BaseCommand):
-    help = "Build the demo company (org tree, employees, catalog, accounts) for trying Jinggeng out."
+    help = (
+        "Build the demo company for trying Jinggeng out: org tree, employees, catalog, accounts, and its "
+        "sales (leads, opportunities, activities, price lists, contracts, orders, payments, receivables). "
+        "--only accounts builds the company without sales; --only sales adds the sales to a company built "
+        "earlier without rebuilding the accounts (e.g. `jinggeng demo --scale large --only sales`)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", choices=sorted(SCALES), default="small")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--if-empty", action="store_true", help="do nothing when any account exists")
         parser.add_argument("--password", default=DEMO_PASSWORD, help="password of every demo user")
+        parser.add_argument(
+            "--only",
+            choices=PARTS,
+            default="",
+            help="accounts: the company without its sales; sales: add the sales data to an existing demo company "
+            "(same --scale and --seed as it was built with)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=cast(IO[str], self.stdout), highlight=False, soft_wrap=True)
         if not console.is_terminal:
             console.width = 160
-        if options["if_empty"] and demo_exists():
+        only = options["only"]
+        if options["if_empty"] and only == "sales" and sales_exists():
+            console.print(_("数据库中已有销售数据，跳过演示数据。"))
+            return
+        if options["if_empty"] and only != "sales" and demo_exists():
             console.print(_("数据库中已有客户数据，跳过演示数据。"))
             return
         try:
@@ -36,6 +53,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 password=options["password"],
                 reporter=RichReporter(console),
+                only=only,
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
@@ -45,6 +63,8 @@ class Command(BaseCommand):
             % {"scale": result.scale, "seed": result.seed, "seconds": result.seconds}
         )
         console.print(counts)
+        if not result.users:
+            return
         table = Table(title=_("演示用户"))
         for header in (_("用户名"), _("姓名"), _("角色"), _("组织"), _("密码")):
             table.add_column(header)
