@@ -87,7 +87,7 @@ def unit_update(request: HttpRequest, unit_id: int, payload: OrgUnitPatchIn) -> 
         actor=request.user,
         unit_id=unit_id,
         data=patch_data(payload),
-        expected_version=payload.expected_version,
+        expected_version=payload.version,
     )
 
 
@@ -145,7 +145,7 @@ def employee_update(request: HttpRequest, employee_id: int, payload: EmployeePat
         actor=request.user,
         employee_id=employee_id,
         data=patch_data(payload),
-        expected_version=payload.expected_version,
+        expected_version=payload.version,
     )
 
 
@@ -195,7 +195,7 @@ def territory_update(request: HttpRequest, territory_id: int, payload: Territory
         actor=request.user,
         territory_id=territory_id,
         data=patch_data(payload),
-        expected_version=payload.expected_version,
+        expected_version=payload.version,
     )
 
 

@@ -44,7 +44,7 @@ class OrgUnitPatchIn(Schema):
     kind: str | None = None
     parent: str | None = None
     active: bool | None = None
-    expected_version: int | None = Field(None, description="the version you read; 409 when it changed")
+    version: int | None = Field(None, description="the version you read; 409 when it changed")
 
 
 class OrgUnitMoveIn(Schema):
@@ -122,7 +122,7 @@ class EmployeePatchIn(Schema):
     start_date: dt.date | None = None
     status: str | None = None
     scope_override: str | None = None
-    expected_version: int | None = None
+    version: int | None = Field(None, description="the version you read; 409 when it changed")
 
 
 class EmployeeLeaveIn(Schema):
@@ -163,7 +163,7 @@ class TerritoryPatchIn(Schema):
     org_unit: str | None = None
     divisions: list[str] | None = None
     active: bool | None = None
-    expected_version: int | None = None
+    version: int | None = Field(None, description="the version you read; 409 when it changed")
 
 
 class DivisionOut(Schema):
@@ -210,7 +210,7 @@ class HistoryOut(Schema):
         return str(employee.name if employee else obj.actor.get_username())
 
 
-def patch_data(payload: Schema, *, exclude: tuple[str, ...] = ("expected_version",)) -> dict[str, Any]:
+def patch_data(payload: Schema, *, exclude: tuple[str, ...] = ("version",)) -> dict[str, Any]:
     """The fields a client sent, without the control fields."""
     data = payload.dict(exclude_unset=True)
     for name in exclude:

@@ -59,11 +59,11 @@ def test_unit_create_update_move_delete(org, client_for, administrator):
     assert unit["depth"] == 3
     assert unit["path"] == f"{org.shanghai.path}{unit['id']}/"
 
-    response = send(client, "patch", f"{BASE}/units/{unit['id']}", {"name": "浦东一组", "expected_version": 1})
+    response = send(client, "patch", f"{BASE}/units/{unit['id']}", {"name": "浦东一组", "version": 1})
     assert response.json()["name"] == "浦东一组"
     assert response.json()["version"] == 2
     problem(
-        send(client, "patch", f"{BASE}/units/{unit['id']}", {"name": "X", "expected_version": 1}),
+        send(client, "patch", f"{BASE}/units/{unit['id']}", {"name": "X", "version": 1}),
         409,
         "version_conflict",
     )
@@ -174,7 +174,7 @@ def test_employee_create_patch_leave(org, client_for, administrator, area_manage
         client,
         "patch",
         f"{BASE}/employees/{created['id']}",
-        {"role": "promoter", "expected_version": 1},
+        {"role": "promoter", "version": 1},
     )
     assert response.json()["role"] == "promoter"
     assert list(User.objects.get(username="wangwu").groups.values_list("name", flat=True)) == ["role:promoter"]
