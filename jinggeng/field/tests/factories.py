@@ -54,3 +54,17 @@ class VisitFactory(factory.django.DjangoModelFactory):
     org_unit = factory.SubFactory(OrgUnitFactory)
     visit_date = dt.date(2026, 11, 23)
     planned_date = factory.LazyAttribute(lambda o: o.visit_date)
+
+
+def shanghai_outlets(owner, n: int, *, lat: float = 31.20, lng: float = 121.45, step: float = 0.01, **extra):
+    """``n`` outlets of ``owner`` on a small grid in Shanghai (about a kilometre apart)."""
+    return [
+        AccountFactory(
+            name=f"{owner.username}的门店{i + 1}",
+            owner=owner,
+            latitude=round(lat + (i % 5) * step, 6),
+            longitude=round(lng + (i // 5) * step, 6),
+            **extra,
+        )
+        for i in range(n)
+    ]
