@@ -297,10 +297,20 @@ def check_out_flags(
     min_minutes: Number | None,
 ) -> list[FlagHit]:
     """Every flag a check-out raises: visit too short, outside working hours (either end),
-    poor accuracy at check-out. Times are event times (see `event_time`)."""
+    poor accuracy at check-out (``check_out_accuracy_m``). Times are event times (see
+    `event_time`)."""
+    accuracy = rule_poor_accuracy(accuracy_m)
+    if accuracy is not None:  # named apart from the check-in's figure, which the same flag may hold
+        accuracy = FlagHit(
+            accuracy.code,
+            {
+                "check_out_accuracy_m": accuracy.detail["accuracy_m"],
+                "max_accuracy_m": accuracy.detail["max_accuracy_m"],
+            },
+        )
     hits = [
         rule_short_visit(check_in_at=check_in_at, check_out_at=check_out_at, min_minutes=min_minutes),
         rule_outside_hours(check_in_at=check_in_at, check_out_at=check_out_at),
-        rule_poor_accuracy(accuracy_m),
+        accuracy,
     ]
     return [hit for hit in hits if hit is not None]

@@ -207,4 +207,5 @@ def test_check_out_flags():
     hits = rules.check_out_flags(check_in_at=at(18, 58), check_out_at=at(19, 1), accuracy_m=120, min_minutes=5)
     assert [h.code for h in hits] == ["short_visit", "outside_hours", "poor_accuracy"]
     assert hits[0].detail == {"minutes": 3.0, "min_minutes": 5.0}
+    assert hits[2].detail == {"check_out_accuracy_m": 120.0, "max_accuracy_m": 100.0}
     assert rules.check_out_flags(check_in_at=at(10), check_out_at=at(10, 20), accuracy_m=None, min_minutes=5) == []
