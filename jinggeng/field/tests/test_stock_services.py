@@ -1,5 +1,7 @@
 """Stock counts, suggested orders and competitor notes at a visit: services, with exact figures."""
 
+# ruff: noqa: F811  (the shared fixtures are imported from factories_stock)
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from jinggeng.catalog.models import ProductStatus
-from jinggeng.catalog.tests.factories import BrandFactory, SkuFactory
+from jinggeng.catalog.tests.factories import BrandFactory
 from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from jinggeng.core.models import AuditLog
-from jinggeng.customers.tests.factories import AccountFactory
 from jinggeng.field.models import (
     CompetitorNote,
     OutletCoverage,
@@ -25,35 +26,21 @@ from jinggeng.field.models import (
     VisitStepKind,
 )
 from jinggeng.field.services import stock as services
-from jinggeng.field.tests.factories_stock import CheckedInVisitFactory, past_count
+from jinggeng.field.tests.factories_stock import (  # noqa: F401 (fixtures)
+    DAY,
+    cola,
+    history,
+    outlet,
+    record_today,
+    tea,
+    visit,
+)
 from jinggeng.orders.models import OrderLine, OrderStatus, SalesOrder
 from jinggeng.orders.tests.factories import PriceListFactory, PriceListItemFactory
-
-DAY = dt.date(2026, 11, 30)
 
 
 def fresh(user):
     return get_user_model().objects.get(pk=user.pk)
-
-
-@pytest.fixture
-def cola(db):
-    return SkuFactory(code="COLA", name="可乐 500ml", base_price=Decimal("3.50"))  # 1 箱 = 4 提 = 24 瓶
-
-
-@pytest.fixture
-def tea(db):
-    return SkuFactory(code="TEA", name="冰红茶", pieces_per_pack=1, packs_per_case=12, base_price=Decimal("2.00"))
-
-
-@pytest.fixture
-def outlet(rep):
-    return AccountFactory(name="张三的便利店", owner=rep)
-
-
-@pytest.fixture
-def visit(rep, outlet):
-    return CheckedInVisitFactory(account=outlet, rep=rep, org_unit=rep.employee.org_unit, visit_date=DAY)
 
 
 def test_record_stock_in_pieces_and_units_writes_the_steps_and_audit(rep, visit, cola, tea):
@@ -214,23 +201,6 @@ def test_idempotency_key_replays_the_first_recording(rep, visit, cola):
 
 
 # --------------------------------------------------------------------------- suggested orders
-
-
-@pytest.fixture
-def history(rep, outlet, cola, tea):
-    """COLA: 40 on 11-02; 22 (+24) on 11-09; 8 on 11-16 → today 20 (+48): 92 sold in 28 days."""
-    past_count(account=outlet, rep=rep, sku=cola, day=dt.date(2026, 10, 26), stock=100)
-    past_count(account=outlet, rep=rep, sku=cola, day=dt.date(2026, 11, 2), stock=40)
-    past_count(account=outlet, rep=rep, sku=cola, day=dt.date(2026, 11, 9), stock=22, received=24)
-    past_count(account=outlet, rep=rep, sku=cola, day=dt.date(2026, 11, 16), stock=8)
-    # TEA: 30 on 11-20 → today 10: 2 a day.
-    past_count(account=outlet, rep=rep, sku=tea, day=dt.date(2026, 11, 20), stock=30)
-
-
-def record_today(rep, visit):
-    return services.stock_count_record(
-        actor=rep, visit=visit, lines=[{"sku": "COLA", "stock": 20, "received": 48}, {"sku": "TEA", "stock": 10}]
-    )
 
 
 def test_suggestion_exact_figures(rep, visit, history, settings):
