@@ -22,7 +22,6 @@ from jinggeng.catalog.schemas import (
     CategoryPatch,
     ConvertIn,
     ConvertOut,
-    HistoryOut,
     ProductDetailOut,
     ProductIn,
     ProductOut,
@@ -31,7 +30,7 @@ from jinggeng.catalog.schemas import (
     SkuOut,
     SkuPatch,
 )
-from jinggeng.core.api import CursorPage, Problem
+from jinggeng.core.api import AuditEntryOut, CursorPage, Problem
 
 router = Router(tags=["catalog"])
 
@@ -97,7 +96,7 @@ def brand_delete(request: HttpRequest, brand_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/brands/{int:brand_id}/history", response={200: list[HistoryOut], **READ_ERRORS})
+@router.get("/brands/{int:brand_id}/history", response={200: list[AuditEntryOut], **READ_ERRORS})
 def brand_history(request: HttpRequest, brand_id: int) -> Any:
     return selectors.catalog_history(actor=request.user, entity="brand", id=brand_id)
 
@@ -155,7 +154,7 @@ def category_delete(request: HttpRequest, category_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/categories/{int:category_id}/history", response={200: list[HistoryOut], **READ_ERRORS})
+@router.get("/categories/{int:category_id}/history", response={200: list[AuditEntryOut], **READ_ERRORS})
 def category_history(request: HttpRequest, category_id: int) -> Any:
     return selectors.catalog_history(actor=request.user, entity="category", id=category_id)
 
@@ -215,7 +214,7 @@ def product_delete(request: HttpRequest, product_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/products/{int:product_id}/history", response={200: list[HistoryOut], **READ_ERRORS})
+@router.get("/products/{int:product_id}/history", response={200: list[AuditEntryOut], **READ_ERRORS})
 def product_history(request: HttpRequest, product_id: int) -> Any:
     return selectors.catalog_history(actor=request.user, entity="product", id=product_id)
 
@@ -268,7 +267,7 @@ def sku_delete(request: HttpRequest, sku_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/skus/{int:sku_id}/history", response={200: list[HistoryOut], **READ_ERRORS})
+@router.get("/skus/{int:sku_id}/history", response={200: list[AuditEntryOut], **READ_ERRORS})
 def sku_history(request: HttpRequest, sku_id: int) -> Any:
     return selectors.catalog_history(actor=request.user, entity="sku", id=sku_id)
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from ninja import Schema
 
 from jinggeng.catalog.models import Category, Product, Sku
 from jinggeng.catalog.selectors import category_depth
-from jinggeng.core.models import AuditLog
 
 # --- brands ------------------------------------------------------------------------------------
 
@@ -249,16 +247,3 @@ class ProductPatch(Schema):
 
 
 # --- history -----------------------------------------------------------------------------------
-
-
-class HistoryOut(Schema):
-    id: int
-    at: datetime
-    action: str
-    actor: str | None
-    changes: dict[str, Any]
-    reason: str
-
-    @staticmethod
-    def resolve_actor(obj: AuditLog) -> str | None:
-        return obj.actor.get_username() if obj.actor else None

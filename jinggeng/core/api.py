@@ -5,6 +5,7 @@ The API object itself is assembled in ``config/api.py`` from each app's router.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Generic, TypeVar
 
 from django.http import HttpRequest, HttpResponse
@@ -56,6 +57,41 @@ class Problem(Schema):
     detail: str
     code: str
     errors: list[ErrorItem] = []
+
+
+class AuditEntryOut(Schema):
+    """One change of a record, as every history endpoint returns it: who (``actor_id`` and the
+    ``actor``'s name), when, what (``changes``: ``{field: [old, new]}``) and why."""
+
+    id: int
+    at: dt.datetime
+    action: str
+    actor_id: int | None
+    actor: str | None
+    changes: dict[str, Any]
+    reason: str
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str | None:
+        return person_name(obj.actor)
+
+
+def person_name(user: Any) -> str | None:
+    """A user as people know them: the employee's name, else the username."""
+    if user is None:
+        return None
+    employee = getattr(user, "employee", None) if _has_employee(user) else None
+    return str(employee.name) if employee is not None else str(user.get_username())
+
+
+def _has_employee(user: Any) -> bool:
+    try:
+        return getattr(user, "employee", None) is not None
+    except Exception:  # RelatedObjectDoesNotExist: a user without an employee profile
+        return False
+
+
+HISTORY_LIMIT = 500
 
 
 class CursorPage(Schema, Generic[T]):

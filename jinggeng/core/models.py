@@ -96,9 +96,11 @@ def _field_of(model: type[models.Model] | None, name: str) -> Any:
     if model is None:
         return None
     try:
-        return model._meta.get_field(name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return None
+    # Reverse relations ("lines" of an order, say) have no label of their own.
+    return field if getattr(field, "verbose_name", None) is not None else None
 
 
 def _display(field: Any, value: Any) -> Any:

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 from ninja import Query, Router, Schema, Status
 
+from jinggeng.core.api import HISTORY_LIMIT, AuditEntryOut
 from jinggeng.core.models import AuditLog
 from jinggeng.customers import selectors, services
 from jinggeng.customers.models import Account, Contact, SupplyLink
@@ -24,7 +25,6 @@ from jinggeng.customers.schemas import (
     ContactPatch,
     CustomFieldOut,
     DuplicateOut,
-    HistoryEntry,
     MapPoint,
     MergeIn,
     OwnershipOut,
@@ -133,11 +133,8 @@ def account_row(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def history_out(rows: Any) -> list[dict[str, Any]]:
-    return [
-        {"at": r.at, "actor": person_name(r.actor), "action": r.action, "changes": r.changes, "reason": r.reason}
-        for r in rows[:500]
-    ]
+def history_out(rows: Any) -> list[Any]:
+    return list(rows[:HISTORY_LIMIT])
 
 
 def contact_out(c: Contact) -> dict[str, Any]:
@@ -283,8 +280,8 @@ def delete_account(request: HttpRequest, account_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/accounts/{account_id}/history", response=list[HistoryEntry])
-def account_history(request: HttpRequest, account_id: int) -> list[dict[str, Any]]:
+@router.get("/accounts/{account_id}/history", response=list[AuditEntryOut])
+def account_history(request: HttpRequest, account_id: int) -> list[Any]:
     return history_out(selectors.account_history(actor=request.user, account_id=account_id))
 
 
@@ -361,8 +358,8 @@ def delete_contact(request: HttpRequest, contact_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/contacts/{contact_id}/history", response=list[HistoryEntry])
-def contact_history(request: HttpRequest, contact_id: int) -> list[dict[str, Any]]:
+@router.get("/contacts/{contact_id}/history", response=list[AuditEntryOut])
+def contact_history(request: HttpRequest, contact_id: int) -> list[Any]:
     return history_out(selectors.contact_history(actor=request.user, contact_id=contact_id))
 
 
@@ -404,8 +401,8 @@ def update_link(request: HttpRequest, link_id: int, payload: SupplyLinkPatch) ->
     return link_out(selectors.supply_link_get(actor=request.user, link_id=link_id))
 
 
-@router.get("/supply-links/{link_id}/history", response=list[HistoryEntry])
-def link_history(request: HttpRequest, link_id: int) -> list[dict[str, Any]]:
+@router.get("/supply-links/{link_id}/history", response=list[AuditEntryOut])
+def link_history(request: HttpRequest, link_id: int) -> list[Any]:
     return history_out(selectors.supply_link_history(actor=request.user, link_id=link_id))
 
 

@@ -111,14 +111,6 @@ class AccountPage(Schema):
     next_cursor: str | None
 
 
-class HistoryEntry(Schema):
-    at: dt.datetime
-    actor: str | None
-    action: str
-    changes: dict[str, Any]
-    reason: str
-
-
 class OwnershipOut(Schema):
     changed_at: dt.datetime
     from_owner: str | None

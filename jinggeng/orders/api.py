@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from jinggeng.core.api import HISTORY_LIMIT, AuditEntryOut
 from jinggeng.orders import selectors, services
 from jinggeng.orders.models import (
     ApprovalRule,
@@ -38,7 +39,6 @@ from jinggeng.orders.schemas import (
     ContractOut,
     ContractPage,
     ContractPatch,
-    HistoryEntry,
     LineIn,
     LinePatch,
     OrderIn,
@@ -85,11 +85,8 @@ def _user_ref(user: Any) -> dict[str, Any] | None:
     return None if user is None else {"id": user.pk, "name": _name(user)}
 
 
-def history_out(rows: Any) -> list[dict[str, Any]]:
-    return [
-        {"at": r.at, "actor": _name(r.actor), "action": r.action, "changes": r.changes, "reason": r.reason}
-        for r in rows[:500]
-    ]
+def history_out(rows: Any) -> list[Any]:
+    return list(rows[:HISTORY_LIMIT])
 
 
 def _data(payload: Schema, *, exclude_unset: bool = False) -> tuple[dict[str, Any], int | None]:
@@ -173,8 +170,8 @@ def delete_price_list(request: HttpRequest, price_list_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/price-lists/{price_list_id}/history", response=list[HistoryEntry])
-def price_list_history(request: HttpRequest, price_list_id: int) -> list[dict[str, Any]]:
+@router.get("/price-lists/{price_list_id}/history", response=list[AuditEntryOut])
+def price_list_history(request: HttpRequest, price_list_id: int) -> list[Any]:
     return history_out(selectors.pricelist_history(actor=request.user, price_list_id=price_list_id))
 
 
@@ -292,8 +289,8 @@ def delete_contract(request: HttpRequest, contract_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/contracts/{contract_id}/history", response=list[HistoryEntry])
-def contract_history(request: HttpRequest, contract_id: int) -> list[dict[str, Any]]:
+@router.get("/contracts/{contract_id}/history", response=list[AuditEntryOut])
+def contract_history(request: HttpRequest, contract_id: int) -> list[Any]:
     return history_out(selectors.contract_history(actor=request.user, contract_id=contract_id))
 
 
@@ -414,8 +411,8 @@ def delete_payment(request: HttpRequest, receipt_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/payments/{receipt_id}/history", response=list[HistoryEntry])
-def payment_history(request: HttpRequest, receipt_id: int) -> list[dict[str, Any]]:
+@router.get("/payments/{receipt_id}/history", response=list[AuditEntryOut])
+def payment_history(request: HttpRequest, receipt_id: int) -> list[Any]:
     return history_out(selectors.payment_history(actor=request.user, receipt_id=receipt_id))
 
 
@@ -446,8 +443,8 @@ def get_allocation(request: HttpRequest, allocation_id: int) -> dict[str, Any]:
     return allocation_out(selectors.allocation_get(actor=request.user, allocation_id=allocation_id))
 
 
-@router.get("/allocations/{allocation_id}/history", response=list[HistoryEntry])
-def allocation_history(request: HttpRequest, allocation_id: int) -> list[dict[str, Any]]:
+@router.get("/allocations/{allocation_id}/history", response=list[AuditEntryOut])
+def allocation_history(request: HttpRequest, allocation_id: int) -> list[Any]:
     return history_out(selectors.allocation_history(actor=request.user, allocation_id=allocation_id))
 
 
@@ -545,8 +542,8 @@ def delete_rule(request: HttpRequest, rule_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/approval-rules/{rule_id}/history", response=list[HistoryEntry])
-def rule_history(request: HttpRequest, rule_id: int) -> list[dict[str, Any]]:
+@router.get("/approval-rules/{rule_id}/history", response=list[AuditEntryOut])
+def rule_history(request: HttpRequest, rule_id: int) -> list[Any]:
     return history_out(selectors.approval_rule_history(actor=request.user, rule_id=rule_id))
 
 
@@ -681,8 +678,8 @@ def delete_order(request: HttpRequest, order_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/{order_id}/history", response=list[HistoryEntry])
-def order_history(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+@router.get("/{order_id}/history", response=list[AuditEntryOut])
+def order_history(request: HttpRequest, order_id: int) -> list[Any]:
     return history_out(selectors.order_history(actor=request.user, order_id=order_id))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from ninja import Field, Schema
 
@@ -14,14 +13,6 @@ VERSION_HELP = "the version you edited; a newer one answers 409 version_conflict
 class Ref(Schema):
     id: int | None
     name: str | None
-
-
-class HistoryEntry(Schema):
-    at: dt.datetime
-    actor: str | None
-    action: str
-    changes: dict[str, Any]
-    reason: str
 
 
 # --------------------------------------------------------------------------- price lists

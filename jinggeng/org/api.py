@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
-from jinggeng.core.api import CursorPage
+from jinggeng.core.api import AuditEntryOut, CursorPage
 from jinggeng.core.pagination import keyset_paginate
 from jinggeng.org import selectors, services
 from jinggeng.org.schemas import (
@@ -21,7 +21,6 @@ from jinggeng.org.schemas import (
     EmployeeLeaveIn,
     EmployeeOut,
     EmployeePatchIn,
-    HistoryOut,
     OrgUnitCreateIn,
     OrgUnitMoveIn,
     OrgUnitOut,
@@ -102,7 +101,7 @@ def unit_delete(request: HttpRequest, unit_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/units/{unit_id}/history", response=CursorPage[HistoryOut])
+@router.get("/units/{unit_id}/history", response=CursorPage[AuditEntryOut])
 def unit_history(request: HttpRequest, unit_id: int, params: Query[ListParams]) -> Any:
     return _history(selectors.orgunit_history(actor=request.user, id=unit_id), params)
 
@@ -159,7 +158,7 @@ def employee_leave(request: HttpRequest, employee_id: int, payload: EmployeeLeav
     )
 
 
-@router.get("/employees/{employee_id}/history", response=CursorPage[HistoryOut])
+@router.get("/employees/{employee_id}/history", response=CursorPage[AuditEntryOut])
 def employee_history(request: HttpRequest, employee_id: int, params: Query[ListParams]) -> Any:
     return _history(selectors.employee_history(actor=request.user, id=employee_id), params)
 
@@ -205,7 +204,7 @@ def territory_delete(request: HttpRequest, territory_id: int) -> Any:
     return Status(204, None)
 
 
-@router.get("/territories/{territory_id}/history", response=CursorPage[HistoryOut])
+@router.get("/territories/{territory_id}/history", response=CursorPage[AuditEntryOut])
 def territory_history(request: HttpRequest, territory_id: int, params: Query[ListParams]) -> Any:
     return _history(selectors.territory_history(actor=request.user, id=territory_id), params)
 

@@ -193,23 +193,6 @@ class RolePatchIn(Schema):
     default_scope: str
 
 
-class HistoryOut(Schema):
-    id: int
-    at: dt.datetime
-    action: str
-    actor_id: int | None
-    actor_name: str | None
-    changes: dict[str, Any]
-    reason: str
-
-    @staticmethod
-    def resolve_actor_name(obj: Any) -> str | None:
-        if obj.actor is None:
-            return None
-        employee = getattr(obj.actor, "employee", None)
-        return str(employee.name if employee else obj.actor.get_username())
-
-
 def patch_data(payload: Schema, *, exclude: tuple[str, ...] = ("version",)) -> dict[str, Any]:
     """The fields a client sent, without the control fields."""
     data = payload.dict(exclude_unset=True)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
 
+from jinggeng.core.api import HISTORY_LIMIT, AuditEntryOut
 from jinggeng.pipeline import selectors, services
 from jinggeng.pipeline.models import Activity, Lead, Opportunity, Stage
 from jinggeng.pipeline.schemas import (
@@ -25,7 +26,6 @@ from jinggeng.pipeline.schemas import (
     ConvertIn,
     ForecastMonthOut,
     FunnelOut,
-    HistoryEntry,
     LeadIn,
     LeadOut,
     LeadPage,
@@ -68,11 +68,8 @@ def _limit(limit: int) -> int:
     return max(1, min(limit, settings.PAGE_SIZE_MAX))
 
 
-def _history(rows: Any) -> list[dict[str, Any]]:
-    return [
-        {"at": r.at, "actor": _name(r.actor), "action": r.action, "changes": r.changes, "reason": r.reason}
-        for r in rows[:500]
-    ]
+def _history(rows: Any) -> list[Any]:
+    return list(rows[:HISTORY_LIMIT])
 
 
 def _patch_data(payload: Schema) -> tuple[dict[str, Any], int | None]:
@@ -153,8 +150,8 @@ def delete_lead(request: HttpRequest, lead_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/leads/{lead_id}/history", response=list[HistoryEntry], summary="Change history of a lead")
-def lead_history(request: HttpRequest, lead_id: int) -> list[dict[str, Any]]:
+@router.get("/leads/{lead_id}/history", response=list[AuditEntryOut], summary="Change history of a lead")
+def lead_history(request: HttpRequest, lead_id: int) -> list[Any]:
     return _history(selectors.lead_history(actor=request.user, lead_id=lead_id))
 
 
@@ -437,8 +434,8 @@ def delete_opportunity(request: HttpRequest, opportunity_id: int) -> Status[None
     return Status(204, None)
 
 
-@router.get("/opportunities/{opportunity_id}/history", response=list[HistoryEntry], summary="Change history")
-def opportunity_history(request: HttpRequest, opportunity_id: int) -> list[dict[str, Any]]:
+@router.get("/opportunities/{opportunity_id}/history", response=list[AuditEntryOut], summary="Change history")
+def opportunity_history(request: HttpRequest, opportunity_id: int) -> list[Any]:
     return _history(selectors.opportunity_history(actor=request.user, opportunity_id=opportunity_id))
 
 
@@ -576,8 +573,8 @@ def delete_activity(request: HttpRequest, activity_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/activities/{activity_id}/history", response=list[HistoryEntry], summary="Change history")
-def activity_history(request: HttpRequest, activity_id: int) -> list[dict[str, Any]]:
+@router.get("/activities/{activity_id}/history", response=list[AuditEntryOut], summary="Change history")
+def activity_history(request: HttpRequest, activity_id: int) -> list[Any]:
     return _history(selectors.activity_history(actor=request.user, activity_id=activity_id))
 
 

@@ -14,14 +14,6 @@ class Ref(Schema):
     name: str
 
 
-class HistoryEntry(Schema):
-    at: dt.datetime
-    actor: str | None
-    action: str
-    changes: dict[str, Any]
-    reason: str
-
-
 # --------------------------------------------------------------------------- leads
 
 

@@ -114,7 +114,7 @@ def test_product_crud_with_history(catalog, marketing, client_for):
     history = client.get(f"{API}/products/{pid}/history").json()
     assert [h["action"] for h in history] == ["update", "create"]
     assert history[0]["changes"] == {"name": ["乌龙茶", "冻顶乌龙"]}
-    assert history[0]["actor"] == "mkt"
+    assert (history[0]["actor"], history[0]["actor_id"]) == ("市场小王", marketing.pk)
     deleted = client.delete(f"{API}/products/{pid}")
     assert deleted.status_code == 204
     assert not Product.objects.filter(pk=pid).exists()

@@ -38,3 +38,10 @@ def test_change_rows_show_labels_choices_and_related_names(rep, teammate):
     }
     with translation.override("en"):
         assert {row["field"]: row["label"] for row in log.change_rows()}["grade"] == "Grade"
+
+
+def test_change_rows_of_a_reverse_relation_keep_the_name(rep):
+    log = AuditLog.objects.create(
+        actor=rep, action=AuditAction.UPDATE, entity="customers.account", entity_id="1", changes={"contacts": [1, 2]}
+    )
+    assert log.change_rows()[0]["label"] == "contacts"

@@ -79,7 +79,7 @@ def test_unit_create_update_move_delete(org, client_for, administrator):
 
     history = client.get(f"{BASE}/units/{unit['id']}/history").json()["items"]
     assert [h["action"] for h in history] == ["update", "update", "create"]
-    assert history[0]["actor_name"] == "管理员"
+    assert history[0]["actor"] == "管理员"
 
     assert client.delete(f"{BASE}/units/{unit['id']}").status_code == 204
     assert not OrgUnit.objects.filter(pk=unit["id"]).exists()
