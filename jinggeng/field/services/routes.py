@@ -1115,7 +1115,12 @@ def route_proposal_accept(
     taken: set[str] = set()
     touched: set[int] = set()
     employee = rep.employee
-    for (weekday, cycle, anchor), account_ids in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1])):
+    ordered = sorted(groups.items(), key=lambda g: (g[0][0], g[0][1]))
+    # Routes that already run on that day with that cycle keep their place first; the others
+    # are reused for the remaining days, and new routes made only when none is left.
+    assigned: dict[tuple[int, str, str | None], Route] = {}
+    for key, _ids in ordered:
+        weekday, cycle, anchor = key
         anchor_date = dt.date.fromisoformat(anchor) if anchor else None
         exact = next(
             (
@@ -1127,7 +1132,13 @@ def route_proposal_accept(
             ),
             None,
         )
-        match = exact or next((r for r in unused), None)
+        if exact is not None:
+            assigned[key] = exact
+            unused.remove(exact)
+    for (weekday, cycle, anchor), account_ids in ordered:
+        anchor_date = dt.date.fromisoformat(anchor) if anchor else None
+        exact = assigned.get((weekday, cycle, anchor))
+        match = exact or (unused.pop(0) if unused else None)
         stops = []
         for account_id in account_ids:
             info = outlets.get(str(account_id)) or {}
@@ -1144,7 +1155,6 @@ def route_proposal_accept(
         if cycle != VisitCycle.WEEKLY:
             label = f"{label}（{VisitCycle(cycle).label}）"
         if match is not None:
-            unused.remove(match)
             before = _route_state(match)
             match.cycle, match.weekdays, match.active = cycle, [weekday], True
             if anchor_date is not None:
