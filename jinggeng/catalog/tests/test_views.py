@@ -105,7 +105,7 @@ def test_product_detail_shows_skus_units_and_history(catalog, marketing, client_
     assert "1 箱 = 4 提 = 24 瓶" in page
     assert "GT-500" in page and "GT-1L" in page
     assert "茉莉绿茶" in page
-    assert "名称：绿茶 → 茉莉绿茶" in page  # history, with the field's verbose name
+    assert "名称: 绿茶 → 茉莉绿茶" in page  # history, with the field's verbose name
     assert reverse("catalog:sku_create", args=[catalog.green_tea.pk]) in page
 
 
