@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum, Window
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -452,6 +467,27 @@ class Funnel:
     filters: OpportunityFilters = field(default_factory=OpportunityFilters)
 
 
+def _reached_max(pipeline: Pipeline, qs: QuerySet[Opportunity] | None) -> dict[int, int]:
+    """{highest non-lost stage order an opportunity reached: how many opportunities}, from the
+    stage history, aggregated twice in the database (per opportunity, then per order) so no
+    per-opportunity row leaves it. ``qs`` limits the opportunities (None: the whole pipeline)."""
+    orders = {s.pk: s.order for s in pipeline.stages.all() if not s.is_lost}
+    if not orders:
+        return {}
+    top = Max(Case(*(When(to_stage_id=pk, then=Value(order)) for pk, order in orders.items())))
+    changes = StageChange.objects.filter(to_stage_id__in=sorted(orders))
+    if qs is not None:
+        changes = changes.filter(opportunity_id__in=qs.order_by().values("id"))
+    inner = changes.order_by().values("opportunity_id").annotate(reached_top=top).values("reached_top")
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.reached_top, COUNT(*) FROM ({sql}) t GROUP BY t.reached_top",  # noqa: S608
+            params,
+        )
+        return {int(order): int(n) for order, n in cursor.fetchall() if order is not None}
+
+
 def funnel(*, actor: Any, pipeline_id: int, filters: OpportunityFilters | None = None) -> Funnel:
     """Per stage: opportunities now in it (count, amount) and how many ever reached it or a later
     stage (from the stage history); stage-to-stage conversion; win rate; average cycle length
@@ -459,21 +495,33 @@ def funnel(*, actor: Any, pipeline_id: int, filters: OpportunityFilters | None =
     pipeline = pipeline_get(pipeline_id=pipeline_id)
     f = filters or OpportunityFilters()
     qs = opportunity_filter(scoped_opportunities(actor).filter(pipeline=pipeline), f)
-    now_in = {
-        row["stage_id"]: (row["n"], row["total"] or Decimal("0"))
-        for row in qs.values("stage_id").annotate(n=Count("id"), total=Sum("amount")).order_by("stage_id")
-    }
+    # One pass over the opportunities: per stage the count and amount, the won / lost counts,
+    # the won amount and the summed cycle of the won deals (status follows the stage).
+    won_q = Q(status=OpportunityStatus.WON)
+    cycle_q = won_q & Q(closed_at__isnull=False)
+    rows = list(
+        qs.order_by()
+        .values("stage_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("amount"),
+            won_n=Count("id", filter=won_q),
+            lost_n=Count("id", filter=Q(status=OpportunityStatus.LOST)),
+            won_total=Sum("amount", filter=won_q),
+            cycle_n=Count("id", filter=cycle_q),
+            cycle=Sum(
+                ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()), filter=cycle_q
+            ),
+        )
+        .order_by("stage_id")
+    )
+    now_in = {row["stage_id"]: (row["n"], row["total"] or Decimal("0")) for row in rows}
     stages = list(pipeline.stages.all())
     open_stages = [s for s in stages if not s.is_lost]
-    reached_max: dict[int, int] = defaultdict(int)  # highest non-lost stage order -> count
-    rows = (
-        StageChange.objects.filter(opportunity__in=qs.values("id"), to_stage__is_lost=False)
-        .values("opportunity_id")
-        .annotate(top=Max("to_stage__order"))
-        .values_list("top", flat=True)
+    unfiltered = (
+        f == OpportunityFilters() and actor.has_perm("pipeline.view_opportunity") and scope_for(actor).everything
     )
-    for top in rows:
-        reached_max[top] += 1
+    reached_max = _reached_max(pipeline, None if unfiltered else qs)
     reached: dict[int, int] = {}
     for stage in open_stages:
         reached[stage.pk] = sum(n for order, n in reached_max.items() if order >= stage.order)
@@ -499,23 +547,16 @@ def funnel(*, actor: Any, pipeline_id: int, filters: OpportunityFilters | None =
                 conversion=conversion,
             )
         )
-    status_counts = dict(qs.values_list("status").annotate(n=Count("id")).order_by())
-    won = status_counts.get(OpportunityStatus.WON, 0)
-    lost = status_counts.get(OpportunityStatus.LOST, 0)
-    won_rows = [
-        (opened, closed)
-        for opened, closed in qs.filter(status=OpportunityStatus.WON, closed_at__isnull=False).values_list(
-            "created_at", "closed_at"
-        )
-        if closed is not None
-    ]
-    seconds = sum((closed - opened).total_seconds() for opened, closed in won_rows)
-    avg_cycle = round(seconds / len(won_rows) / 86400, 1) if won_rows else None
-    won_amount = qs.filter(status=OpportunityStatus.WON).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    won = sum(row["won_n"] for row in rows)
+    lost = sum(row["lost_n"] for row in rows)
+    cycle_n = sum(row["cycle_n"] for row in rows)
+    seconds = sum((row["cycle"].total_seconds() for row in rows if row["cycle"] is not None), 0.0)
+    avg_cycle = round(seconds / cycle_n / 86400, 1) if cycle_n else None
+    won_amount = sum((row["won_total"] or Decimal("0") for row in rows), Decimal("0"))
     return Funnel(
         pipeline_id=pipeline.pk,
         stages=result,
-        total=sum(status_counts.values()),
+        total=sum(row["n"] for row in rows),
         won=won,
         lost=lost,
         win_rate=round(won / (won + lost), 4) if won + lost else None,
