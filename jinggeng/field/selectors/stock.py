@@ -357,9 +357,10 @@ def _distribution_sql(outlet_sql: str, sku_filter: bool) -> str:
     """  # noqa: S608
 
 
-def _distribution(
+def distribution_for(
     *, actor: Any, org_unit: OrgUnit | None, skus: Sequence[Sku] | None, window_days: int, on: dt.date | None
 ) -> Distribution:
+    """Distribution of ``skus`` (None: every active own SKU and any SKU found in stock)."""
     _require_view(actor, "field.view_stockcount")
     start, end, days = _window(window_days, on)
     outlets = distribution_outlets(actor=actor, org_unit=org_unit)
@@ -427,14 +428,14 @@ def distribution_rate(
 ) -> DistributionRow:
     """Numeric and weighted distribution of one SKU among the active outlets of ``org_unit``
     (and below) in the actor's scope, over the ``window_days`` days ending ``on`` (today)."""
-    return _distribution(actor=actor, org_unit=org_unit, skus=[sku], window_days=window_days, on=on).rows[0]
+    return distribution_for(actor=actor, org_unit=org_unit, skus=[sku], window_days=window_days, on=on).rows[0]
 
 
 def distribution_table(
     *, actor: Any, org_unit: OrgUnit | None, window_days: int = DEFAULT_WINDOW_DAYS, on: dt.date | None = None
 ) -> Distribution:
     """Distribution of every active own SKU (and any SKU found in stock) for an area."""
-    return _distribution(actor=actor, org_unit=org_unit, skus=None, window_days=window_days, on=on)
+    return distribution_for(actor=actor, org_unit=org_unit, skus=None, window_days=window_days, on=on)
 
 
 def distribution_units(*, actor: Any) -> list[OrgUnit]:
