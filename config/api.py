@@ -7,6 +7,7 @@ from jinggeng.core.api import BrowserSessionAuth, TokenAuth, install_problem_han
 from jinggeng.core.api_views import router as core_router
 from jinggeng.customers.api import router as customers_router
 from jinggeng.field.api import router as field_router
+from jinggeng.insights.api import router as insights_router
 from jinggeng.orders.api import router as orders_router
 from jinggeng.org.api import router as org_router
 from jinggeng.pipeline.api import router as pipeline_router
@@ -29,3 +30,4 @@ api.add_router("/customers", customers_router)
 api.add_router("/pipeline", pipeline_router)
 api.add_router("/orders", orders_router)
 api.add_router("/field", field_router)
+api.add_router("/insights", insights_router)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "jinggeng.pipeline",
     "jinggeng.orders",
     "jinggeng.field",
+    "jinggeng.insights",
     "jinggeng.demo",
 ]
 

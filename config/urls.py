@@ -14,4 +14,5 @@ urlpatterns = [
     path("pipeline/", include("jinggeng.pipeline.urls")),
     path("orders/", include("jinggeng.orders.urls")),
     path("field/", include("jinggeng.field.urls")),
+    path("insights/", include("jinggeng.insights.urls")),
 ]
