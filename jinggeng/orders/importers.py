@@ -242,7 +242,8 @@ def _day(text: str | None) -> dt.date | None:
 
 
 def _import_key(ref: str) -> str:
-    return f"{IMPORT_KEY_PREFIX}{ref}"
+    """The idempotency key that keeps a file's reference with the record it made."""
+    return f"{IMPORT_KEY_PREFIX}{ref.casefold()}"
 
 
 def _scoped_accounts(actor: Any, keys: Iterable[str]) -> dict[str, Account]:
@@ -282,12 +283,14 @@ def _check_ref(group: RowGroup) -> bool:
 
 def _existing_by_ref(model: Any, actor: Any, scoped: Any, refs: set[str]) -> dict[str, Any]:
     """Records named by the file's numbers: an existing number in the actor's scope, else a
-    record this actor imported before with that reference. By the reference as written."""
+    record this actor imported before with that reference (both whatever the letter case). By
+    the reference as written."""
     if not refs:
         return {}
     found: dict[str, Any] = {}
-    for record in scoped.filter(number__in=refs):
-        found[record.number] = record
+    numbers = {r.upper(): r for r in refs}
+    for record in scoped.filter(number__in=list(numbers)):
+        found[numbers[record.number.upper()]] = record
     rest = {r for r in refs if r not in found}
     if rest:
         keys = {_import_key(r): r for r in rest}

@@ -79,8 +79,8 @@ def test_order_import_creates_priced_drafts_in_each_format(rep, shop, sku, fmt):
     report = run_import(import_spec("orders"), source[fmt](order_rows()), rep, ATOMIC)
     assert report.committed and (report.created, report.refused) == (3, 0), report.errors
     assert report.encoding.lower().replace("-", "") in ({"gbk": "gb18030"}.get(fmt, "utf8"), "utf8sig", "")
-    a = SalesOrder.objects.get(idempotency_key="import:A-1")
-    b = SalesOrder.objects.get(idempotency_key="import:B-1")
+    a = SalesOrder.objects.get(idempotency_key="import:a-1")
+    b = SalesOrder.objects.get(idempotency_key="import:b-1")
     assert (a.status, a.account_id, a.created_by_id, a.notes, a.payment_terms_days) == (
         OrderStatus.DRAFT,
         shop.pk,
@@ -221,10 +221,10 @@ def test_reimport_is_unchanged_then_updates_drafts_and_refuses_submitted(rep, sh
     report = run_import(spec, as_csv(*order_rows()), rep, ATOMIC)
     assert (report.created, report.updated, report.unchanged, report.refused) == (0, 3, 3, 0)
     assert SalesOrder.objects.count() == 2 and audit_count() == audits + 1  # the import record only
-    changed = (ORDER_HEADER, "B-1,KA-SH-1,2026-03-02,,,SKU-COLA,,24,,")
+    changed = (ORDER_HEADER, "b-1,KA-SH-1,2026-03-02,,,SKU-COLA,,24,,")  # the reference in another case
     report = run_import(spec, as_csv(*changed), rep, ATOMIC)
     assert (report.updated, report.unchanged) == (1, 0)
-    b = SalesOrder.objects.get(idempotency_key="import:B-1")
+    b = SalesOrder.objects.get(idempotency_key="import:b-1")
     assert (b.version, b.total_amount) == (2, Decimal("84.00"))
     SalesOrder.objects.filter(pk=b.pk).update(status=OrderStatus.APPROVED)
     report = run_import(spec, as_csv(ORDER_HEADER, "B-1,KA-SH-1,2026-03-02,,,SKU-COLA,,30,,"), rep, ATOMIC)
@@ -281,7 +281,7 @@ def test_rows_past_the_limit_are_refused_with_their_order(rep, shop, sku, monkey
     )
     report = run_import(spec, as_csv(*rows), rep, VALID_ONLY)
     assert (report.created, report.refused) == (1, 5)
-    assert list(SalesOrder.objects.values_list("idempotency_key", flat=True)) == ["import:A-1"]
+    assert list(SalesOrder.objects.values_list("idempotency_key", flat=True)) == ["import:a-1"]
     assert "拆分" in report.refused_rows[-1].errors[0].message
 
 
@@ -309,8 +309,8 @@ def test_payment_import_with_allocations(rep, shop, receivables, fmt):
     source = {"csv": as_csv(*rows), "gbk": as_csv(*rows, encoding="gbk"), "xlsx": as_xlsx(*rows)}[fmt]
     report = run_import(import_spec("payments"), source, rep, ATOMIC)
     assert report.committed and (report.created, report.refused) == (3, 0), report.errors
-    p1 = PaymentReceipt.objects.get(idempotency_key="import:P-1")
-    p2 = PaymentReceipt.objects.get(idempotency_key="import:P-2")
+    p1 = PaymentReceipt.objects.get(idempotency_key="import:p-1")
+    p2 = PaymentReceipt.objects.get(idempotency_key="import:p-2")
     assert (p1.amount, p1.allocated_amount, p1.method, p1.reference) == (
         Decimal("600.00"),
         Decimal("470.00"),
