@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1063,8 +1063,18 @@ def account_merge(*, actor: Any, survivor_id: int, merged_id: int, reason: str =
     before_survivor = _account_state(survivor)
     before_merged = _account_state(merged)
 
-    moved_contacts = list(merged.contacts.values_list("pk", flat=True))
-    Contact.objects.filter(account=merged).update(account=survivor, is_primary=False)
+    moved_contacts = []
+    merge_reason = _("合并到客户 %(name)s") % {"name": survivor.name}
+    for contact in Contact.objects.select_for_update().filter(account=merged).order_by("pk"):
+        changes: dict[str, list[Any]] = {"account": [merged.pk, survivor.pk]}
+        if contact.is_primary:
+            changes["is_primary"] = [True, False]
+        contact.account = survivor
+        contact.is_primary = False
+        contact.version += 1
+        contact.save(update_fields=["account", "is_primary", "version", "updated_at"])
+        audit_record(actor=actor, action=AuditAction.MERGE, instance=contact, changes=changes, reason=merge_reason)
+        moved_contacts.append(contact.pk)
     moved_links = 0
     dropped_links = 0
     for link in SupplyLink.objects.filter(Q(supplier=merged) | Q(customer=merged)):
@@ -1078,10 +1088,22 @@ def account_merge(*, actor: Any, survivor_id: int, merged_id: int, reason: str =
             .exists()
         )
         if supplier_id == customer_id or clash:
+            audit_delete(actor=actor, instance=link, reason=merge_reason)
             link.delete()
             dropped_links += 1
         else:
-            SupplyLink.objects.filter(pk=link.pk).update(supplier_id=supplier_id, customer_id=customer_id)
+            changes = {
+                key: [old, new]
+                for key, old, new in (
+                    ("supplier", link.supplier_id, supplier_id),
+                    ("customer", link.customer_id, customer_id),
+                )
+                if old != new
+            }
+            SupplyLink.objects.filter(pk=link.pk).update(
+                supplier_id=supplier_id, customer_id=customer_id, version=F("version") + 1
+            )
+            audit_record(actor=actor, action=AuditAction.MERGE, instance=link, changes=changes, reason=merge_reason)
             moved_links += 1
     OwnershipChange.objects.filter(account=merged).update(account=survivor)
     AccountUser.objects.filter(account=merged).update(account=survivor)
@@ -1226,9 +1248,25 @@ def contact_create(*, actor: Any, account_id: int, data: Mapping[str, Any]) -> C
         raise ValidationFailed(_("联系人资料有误"), errors={"code": [_("联系人编码已存在")]})
     contact = Contact.objects.create(account=account, **values)
     if contact.is_primary:
-        Contact.objects.filter(account=account, is_primary=True).exclude(pk=contact.pk).update(is_primary=False)
+        _unflag_other_primary_contacts(actor=actor, contact=contact)
     audit_create(actor=actor, instance=contact)
     return contact
+
+
+def _unflag_other_primary_contacts(*, actor: Any, contact: Contact) -> None:
+    """One primary contact per account: the others lose the flag, each with its audit record."""
+    others = Contact.objects.select_for_update().filter(account_id=contact.account_id, is_primary=True)
+    for other in others.exclude(pk=contact.pk):
+        other.is_primary = False
+        other.version += 1
+        other.save(update_fields=["is_primary", "version", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            instance=other,
+            changes={"is_primary": [True, False]},
+            reason=_("%(name)s 设为主要联系人") % {"name": contact.name},
+        )
 
 
 def _scoped_contact(actor: Any, contact_id: int) -> Contact:
@@ -1261,9 +1299,7 @@ def contact_update(
     contact.version += 1
     contact.save(update_fields=[*values.keys(), "version", "updated_at"])
     if contact.is_primary:
-        Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(pk=contact.pk).update(
-            is_primary=False
-        )
+        _unflag_other_primary_contacts(actor=actor, contact=contact)
     audit_update(actor=actor, instance=contact, before=before)
     return contact
 

@@ -230,7 +230,7 @@ def test_rep_cannot_transfer(client_for, rep):
 def test_merge_moves_contacts_and_links(client_for, general_manager, rep):
     survivor = AccountFactory(name="惠民便利店", owner=rep)
     dupe = AccountFactory(name="惠民便利店(重复)", owner=rep, phone="13800000001")
-    ContactFactory(account=dupe, name="王老板")
+    boss = ContactFactory(account=dupe, name="王老板", is_primary=True)
     supplier = AccountFactory(name="某经销商", owner=rep, account_type="distributor")
     c = client_for(general_manager)
     assert post(c, f"{API}/supply-links", {"supplier_id": supplier.pk, "customer_id": dupe.pk}).status_code == 201
@@ -242,6 +242,26 @@ def test_merge_moves_contacts_and_links(client_for, general_manager, rep):
     assert [c.name for c in survivor.contacts.all()] == ["王老板"]
     assert list(survivor.supplied_by.values_list("supplier_id", flat=True)) == [supplier.pk]
     assert AuditLog.objects.filter(entity="customers.account", entity_id=str(dupe.pk), action="merge").count() == 1
+    # The moved contact and supply link each carry their own record of the move.
+    boss.refresh_from_db()
+    assert (boss.is_primary, boss.version) == (False, 2)
+    (contact_log,) = AuditLog.objects.filter(entity="customers.contact", entity_id=str(boss.pk), action="merge")
+    assert contact_log.changes == {"account": [dupe.pk, survivor.pk], "is_primary": [True, False]}
+    (link_log,) = AuditLog.objects.filter(entity="customers.supplylink", action="merge")
+    assert link_log.changes == {"customer": [dupe.pk, survivor.pk]}
+
+
+@pytest.mark.django_db
+def test_new_primary_contact_unflags_the_old_one_with_history(client_for, rep):
+    account = AccountFactory(owner=rep)
+    old = ContactFactory(account=account, name="张经理", is_primary=True)
+    c = client_for(rep)
+    response = post(c, f"{API}/contacts", {"account_id": account.pk, "name": "李店长", "is_primary": True})
+    assert response.status_code == 201, response.content
+    old.refresh_from_db()
+    assert (old.is_primary, old.version) == (False, 2)
+    (log,) = AuditLog.objects.filter(entity="customers.contact", entity_id=str(old.pk), action="update")
+    assert log.changes == {"is_primary": [True, False]} and "李店长" in log.reason
 
 
 @pytest.mark.django_db
