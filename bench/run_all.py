@@ -1,5 +1,6 @@
 """Run every benchmark: `.venv/bin/python bench/run_all.py [--sqlite]` (or `make bench`):
-the accounts API and import (PostgreSQL, large demo company) and the route optimiser.
+the accounts API and import, the sales analysis and order entry (PostgreSQL, large demo
+company) and the route optimiser.
 
 Each benchmark prints its figures and appends a dated section to docs/performance.md.
 ``--sqlite`` also runs the import benchmark on SQLite (with the small demo company).
@@ -27,7 +28,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sqlite", action="store_true", help="also run the import benchmark on SQLite")
     args = parser.parse_args()
-    codes = [run("api_accounts.py"), run("import_accounts.py"), run("routing_quality.py"), run("routing_week.py")]
+    codes = [
+        run("api_accounts.py"),
+        run("import_accounts.py"),
+        run("sales.py"),
+        run("routing_quality.py"),
+        run("routing_week.py"),
+    ]
     if args.sqlite:
         target = ROOT / "var" / "bench" / "import-bench.sqlite3"
         codes.append(run("import_accounts.py", "--database-url", f"sqlite:///{target}"))
