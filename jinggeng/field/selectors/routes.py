@@ -80,7 +80,7 @@ def route_list(
     if f.weekday is not None:
         # JSON containment differs between databases; the weekday list is short, so match on
         # the ids of the routes that run that day.
-        ids = [r.pk for r in qs.only("id", "weekdays") if f.weekday in (r.weekdays or [])]
+        ids = [pk for pk, days in qs.values_list("id", "weekdays") if f.weekday in (days or [])]
         qs = qs.filter(pk__in=ids)
     return keyset_paginate(qs, sort=sort, allowed_sorts=ROUTE_SORTS, cursor=cursor, limit=limit)
 

@@ -585,7 +585,15 @@ def _locked_route(actor: Any, route_id: int, perm: str) -> Route:
 
 
 def _route_state(route: Route) -> dict[str, Any]:
-    return {**snapshot(route, ROUTE_FIELDS), "stops": _stop_ids(route)}
+    """The route's fields, its outlets in order and the outlets' own minutes and windows."""
+    settings_rows = [
+        [a, m, ws.strftime("%H:%M") if ws else None, we.strftime("%H:%M") if we else None]
+        for a, m, ws, we in route.stops.order_by("position", "id").values_list(
+            "account_id", "visit_minutes", "window_start", "window_end"
+        )
+        if m is not None or ws is not None or we is not None
+    ]
+    return {**snapshot(route, ROUTE_FIELDS), "stops": _stop_ids(route), "stop_settings": settings_rows}
 
 
 @transaction.atomic
