@@ -500,3 +500,40 @@ def test_export_filters(rep, shop, sku, make_order):
     services.payment_create(actor=rep, data={"account_id": shop.pk, "amount": "6", "received_on": "2026-03-10"})
     count, text = export_text("payments", rep, date_from="2026-02-01", date_to="bad")
     assert count == 1 and "2026-03-10" in text
+
+
+@pytest.mark.django_db
+def test_empty_price_comes_from_the_most_specific_price_list_and_contract_by_code(rep, shop, far_shop, sku):
+    from jinggeng.orders.tests.factories import ContractFactory, PriceListFactory, PriceListItemFactory
+
+    PriceListItemFactory(price_list=PriceListFactory(code="BASE"), sku=sku, price=Decimal("3.20"))
+    grade_b = PriceListItemFactory(
+        price_list=PriceListFactory(code="GRADE-B", grade="B"), sku=sku, price=Decimal("3.00")
+    )
+    ContractFactory(account=shop, code="HT-001", status="active")
+    ContractFactory(account=far_shop, code="HT-BJ", status="active")
+    header = "订单号,客户编码,下单日期,合同编号,SKU 编码,单位,数量,价目价（每件）"
+    rows = (header, "A-1,KA-SH-1,2026-03-01,HT-001,SKU-COLA,箱,1,", "B-1,KA-SH-1,2026-03-01,HT-BJ,SKU-COLA,箱,1,")
+    report = run_import(import_spec("orders"), as_csv(*rows), rep, VALID_ONLY)
+    assert (report.created, report.refused) == (1, 1)
+    assert (report.errors[0].row, report.errors[0].column) == (3, "contract")
+    line = SalesOrder.objects.get().lines.get()
+    assert (line.list_price, line.price_list_id, line.line_total) == (
+        Decimal("3.00"),
+        grade_b.price_list_id,
+        Decimal("72.00"),
+    )
+    assert SalesOrder.objects.get().contract.code == "HT-001"
+
+
+@pytest.mark.django_db
+def test_export_neutralises_formulas(rep, shop, sku, make_order):
+    make_order(rep, shop, notes='=HYPERLINK("http://evil","点我")')
+    out = io.BytesIO()
+    run_export(export_spec("orders"), out, rep, "xlsx")
+    sheet = load_workbook(io.BytesIO(out.getvalue())).worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    notes = sheet.cell(row=2, column=headers.index("备注") + 1).value
+    assert notes == '\'=HYPERLINK("http://evil","点我")'
+    report = run_import(import_spec("orders"), io.BytesIO(out.getvalue()), rep, ATOMIC)  # the quote comes off
+    assert (report.refused, report.unchanged) == (0, 1), report.errors
