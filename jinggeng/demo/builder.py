@@ -37,6 +37,7 @@ from jinggeng.customers.models import (
     Tag,
 )
 from jinggeng.demo import data
+from jinggeng.demo.field import FIELD_SCALES, FieldBuilder, field_build
 from jinggeng.demo.progress import Reporter
 from jinggeng.demo.sales import SALES_SCALES, SalesBuilder, sales_build
 from jinggeng.demo.writer import BulkWriter
@@ -162,7 +163,7 @@ def short_district(name: str) -> str:
     return name
 
 
-PARTS = ("accounts", "sales")
+PARTS = ("accounts", "sales", "field")
 
 
 def demo_build(
@@ -176,7 +177,8 @@ def demo_build(
     """Build the demo company; raises Conflict when it (or its users) already exist.
 
     ``only="accounts"``: the org tree, employees, catalog and accounts without the sales data;
-    ``only="sales"``: add the sales data (`jinggeng.demo.sales`) to a company built earlier."""
+    ``only="sales"``: add the sales data (`jinggeng.demo.sales`) to a company built earlier;
+    ``only="field"``: add the field execution (`jinggeng.demo.field`) to a company built earlier."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}")
     if only and only not in PARTS:
@@ -184,6 +186,9 @@ def demo_build(
     if only == "sales":
         result = sales_build(scale=scale, seed=seed, reporter=reporter)
         return DemoResult(scale=scale, seed=seed, counts=result.counts, users=[], seconds=result.seconds)
+    if only == "field":
+        done = field_build(scale=scale, seed=seed, reporter=reporter)
+        return DemoResult(scale=scale, seed=seed, counts=done.counts, users=[], seconds=done.seconds)
     builder = DemoBuilder(
         SCALES[scale], seed=seed, password=password, reporter=reporter or Reporter(), sales=only != "accounts"
     )
@@ -234,6 +239,11 @@ class DemoBuilder:
                 )
                 sales.build()
                 sales_counts = sales.counts()
+                field_part = FieldBuilder(
+                    FIELD_SCALES[self.spec.name], seed=self.seed, reporter=self.report, writer=self.writer
+                )
+                field_part.build()
+                sales_counts.update(field_part.counts())
             self.writer.sync_sequences()
         written = self.writer.written
         counts = {
