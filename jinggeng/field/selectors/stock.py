@@ -98,6 +98,9 @@ class FormRow:
     sku: Sku
     current: StockCount | None = None
     last: StockCount | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    """What the form shows (filled by the page)."""
+    errors: list[str] = field(default_factory=list)
 
 
 def stock_form_rows(*, actor: Any, visit: Visit) -> list[FormRow]:
