@@ -1,7 +1,8 @@
 """HTML pages of the analytics: the 3E card, plan vs actual, coverage and the competitor digest.
 
 Thin: parse the filters, run one runner, render. Every figure links to the records behind it
-(the visit list of the field app takes ``rep``, ``day``, ``flag`` and ``status``).
+(the visit list of the field app takes ``rep``, ``day``, ``status``, ``flag`` (a flag code) and
+``flagged``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _url(name: str, fallback: str) -> str:
 
 
 def visits_link(**filters: Any) -> str:
-    """The field app's visit list filtered by ``rep``, ``day``, ``flag`` and ``status``."""
+    """The field app's visit list with the given filters."""
     query = urlencode({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items()})
     return f"{_url('field:visit_list', '/field/visits/')}?{query}"
 
@@ -62,7 +63,7 @@ def _row_links(rep_id: int, day: dt.date, report_id: int | None) -> dict[str, st
         "visits": visits_link(rep=rep_id, day=day),
         "done": visits_link(rep=rep_id, day=day, status="completed"),
         "missed": visits_link(rep=rep_id, day=day, status="missed"),
-        "flagged": visits_link(rep=rep_id, day=day, flag=1),
+        "flagged": visits_link(rep=rep_id, day=day, flagged=1),
         "orders": f"{_url('orders:order_list', '/orders/')}?"
         + urlencode({"owner": rep_id, "date_from": day.isoformat(), "date_to": day.isoformat()}),
         "audits": f"{_url('field:audit_findings', '/field/audits/findings/')}?"

@@ -33,7 +33,9 @@ from jinggeng.field.models import (
     StockCount,
     Visit,
     VisitAudit,
+    VisitFlag,
     VisitKind,
+    VisitPhoto,
     VisitStatus,
 )
 from jinggeng.orders.models import OrderStatus, SalesOrder
@@ -416,3 +418,24 @@ def audit_get(*, actor: Any, audit_id: int) -> VisitAudit:
     if audit is None:
         raise NotFound(_("稽查任务不存在"))
     return audit
+
+
+@dataclass(frozen=True)
+class AuditEvidence:
+    """What the supervisor re-checks: the visit's flags, photos, stock counts and competitor
+    notes (the audit itself was found in the actor's reach first)."""
+
+    flags: list[VisitFlag]
+    photos: list[VisitPhoto]
+    stock_counts: list[StockCount]
+    competitor_notes: list[CompetitorNote]
+
+
+def audit_evidence(*, audit: VisitAudit) -> AuditEvidence:
+    visit_id = audit.visit_id
+    return AuditEvidence(
+        flags=list(VisitFlag.objects.filter(visit_id=visit_id).order_by("code")),
+        photos=list(VisitPhoto.objects.filter(visit_id=visit_id).select_related("reused_from").order_by("id")),
+        stock_counts=list(StockCount.objects.filter(visit_id=visit_id).select_related("sku").order_by("sku__code")),
+        competitor_notes=list(CompetitorNote.objects.filter(visit_id=visit_id).select_related("brand").order_by("id")),
+    )
