@@ -134,3 +134,24 @@ def test_closed_visit_shows_no_form(client_for, rep, visit, cola):
     html = client_for(rep).get(reverse("field:visit_stock", args=[visit.pk])).content.decode()
     assert "保存盘点" not in html
     assert "已完成" in html
+
+
+def test_pages_do_not_grow_a_query_per_row(
+    client_for, rep, org, visit, history, cola, tea, django_assert_max_num_queries
+):
+    from jinggeng.catalog.tests.factories import SkuFactory
+    from jinggeng.field.tests.factories_stock import past_count
+
+    more = [SkuFactory() for _ in range(8)]
+    for n, sku in enumerate(more):
+        past_count(account=visit.account, rep=rep, sku=sku, day=DAY.replace(day=1 + n), stock=5 + n)
+    record_today(rep, visit)
+    c = client_for(rep)
+    with django_assert_max_num_queries(20):
+        assert c.get(reverse("field:card", args=[visit.account_id])).status_code == 200
+    with django_assert_max_num_queries(16):
+        assert c.get(reverse("field:visit_stock", args=[visit.pk])).status_code == 200
+    with django_assert_max_num_queries(16):
+        assert c.get(reverse("field:visit_suggest", args=[visit.pk])).status_code == 200
+    with django_assert_max_num_queries(16):
+        assert c.get(reverse("field:distribution"), {"org_unit": org.shanghai.pk}).status_code == 200
