@@ -58,7 +58,7 @@ def visits_link(**filters: Any) -> str:
     return f"{_url('field:visit_list', '/field/visits/')}?{query}"
 
 
-def _row_links(rep_id: int, day: dt.date, report_id: int | None) -> dict[str, str]:
+def _row_links(rep_id: int, org_unit_id: int, day: dt.date, report_id: int | None) -> dict[str, str]:
     links = {
         "visits": visits_link(rep=rep_id, day=day),
         "done": visits_link(rep=rep_id, day=day, status="completed"),
@@ -68,6 +68,10 @@ def _row_links(rep_id: int, day: dt.date, report_id: int | None) -> dict[str, st
         + urlencode({"owner": rep_id, "date_from": day.isoformat(), "date_to": day.isoformat()}),
         "audits": f"{_url('field:audit_findings', '/field/audits/findings/')}?"
         + urlencode({"rep": rep_id, "problems": 1}),
+        "competitors": f"{reverse('insights:competitors')}?"
+        + urlencode({"week": day.isoformat(), "org_unit": org_unit_id}),
+        "outlets": f"{_url('customers:account_list', '/customers/')}?"
+        + urlencode({"owner": rep_id, "account_type": "outlet"}),
     }
     if report_id is not None:
         with contextlib.suppress(NoReverseMatch):
@@ -92,7 +96,7 @@ def three_e_card(request: HttpRequest) -> HttpResponse:
         rows, error = [], "; ".join(m for msgs in exc.field_errors.values() for m in msgs) or exc.message
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    items = [{"row": r, "links": _row_links(r.rep_id, r.day, r.report_id)} for r in rows]
+    items = [{"row": r, "links": _row_links(r.rep_id, r.org_unit_id, r.day, r.report_id)} for r in rows]
     context = {
         "items": items,
         "totals": three_e.totals(rows),

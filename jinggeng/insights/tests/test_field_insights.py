@@ -246,3 +246,23 @@ def test_pages_change_nothing(rep, org, area_manager, client_for):
     for url in ("/insights/3e/", "/insights/plan-vs-actual/", "/insights/coverage/", "/insights/competitors/"):
         assert client.get(url).status_code == 200
     assert AuditLog.objects.count() == logs
+
+
+def test_pages_cost_the_same_queries_for_more_reps(org, area_manager, client_for, django_assert_max_num_queries):
+    from jinggeng.org.tests.factories import make_employee
+
+    reps = [make_employee(f"r{i}", "rep", org.shanghai, name=f"业务员{i}").user for i in range(6)]
+    for i, r in enumerate(reps):
+        visit(r, org, flag_count=i % 2)
+        cover(r, org.shanghai, DAY - dt.timedelta(days=i + 1))
+        CompetitorNote.objects.create(account=AccountFactory(owner=r), rep=r, org_unit=org.shanghai, seen_on=DAY)
+    client = client_for(area_manager)
+    with django_assert_max_num_queries(30):
+        page = client.get(f"/insights/3e/?date_from={DAY - dt.timedelta(days=2)}&date_to={DAY}")
+    assert page.status_code == 200 and page.content.decode().count("业务员5") == 3
+    with django_assert_max_num_queries(20):
+        assert client.get("/insights/plan-vs-actual/").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get("/insights/coverage/").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/insights/competitors/?week={DAY}").status_code == 200
