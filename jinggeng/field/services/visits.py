@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from jinggeng.core.audit import audit_create, audit_record, audit_update, snapshot
@@ -63,14 +64,14 @@ T = TypeVar("T")
 
 COORD = Decimal("0.000001")
 #: POSM checks (检查海报与助销物) a POSM step records as ``{"checks": {code: true/false}}``.
-POSM_CHECKS: dict[str, str] = {
-    "poster": "海报",
-    "shelf_strip": "货架贴",
-    "display": "堆头与陈列架",
-    "price_tag": "价签",
+POSM_CHECKS: dict[str, Any] = {
+    "poster": gettext_lazy("海报"),
+    "shelf_strip": gettext_lazy("货架贴"),
+    "display": gettext_lazy("堆头与陈列架"),
+    "price_tag": gettext_lazy("价签"),
 }
 #: What a SHELF step records besides the facings and prices of the stock count.
-SHELF_CHECKS: dict[str, str] = {"tidied": "已理货", "storeroom": "已检查库房"}
+SHELF_CHECKS: dict[str, Any] = {"tidied": gettext_lazy("已理货"), "storeroom": gettext_lazy("已检查库房")}
 STEP_DATA_MAX_CHARS = 4000
 PHOTO_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 OPEN_STATUSES = (VisitStatus.PLANNED, VisitStatus.IN_PROGRESS)
