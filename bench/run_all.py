@@ -1,6 +1,6 @@
 """Run every benchmark: `.venv/bin/python bench/run_all.py [--sqlite]` (or `make bench`):
-the accounts API and import, the sales analysis and order entry (PostgreSQL, large demo
-company) and the route optimiser.
+the accounts API and import, the sales analysis and order entry, the field execution
+(check-in, coverage, 3E card) (PostgreSQL, large demo company) and the route optimiser.
 
 Each benchmark prints its figures and appends a dated section to docs/performance.md.
 ``--sqlite`` also runs the import benchmark on SQLite (with the small demo company).
@@ -32,6 +32,7 @@ def main() -> None:
         run("api_accounts.py"),
         run("import_accounts.py"),
         run("sales.py"),
+        run("field.py"),
         run("routing_quality.py"),
         run("routing_week.py"),
     ]

@@ -163,7 +163,7 @@ FIELD_SCALES: dict[str, FieldSpec] = {
             outside_hours=40,
             poor_accuracy=40,
             missed=200,
-            lapsed=30,
+            lapsed=300,
             stock_mismatch=40,
             late_reports=300,
         ),
@@ -183,7 +183,7 @@ FIELD_SCALES: dict[str, FieldSpec] = {
             outside_hours=500,
             poor_accuracy=500,
             missed=3000,
-            lapsed=200,
+            lapsed=10_000,
             stock_mismatch=100,
             late_reports=5000,
         ),
@@ -1008,6 +1008,7 @@ class FieldBuilder:
             plant = None
         yesterday = self.today - dt.timedelta(days=1)
         self.fig: dict[str, Any] = {"stockouts": 0, "stockout_outlets": set(), "notes": 0}
+        self.previous.pop(rep.user_id, None)  # travel is measured within a day, as the services do
         # (outlet, planned position, carried from, planned date)
         planned: list[tuple[Outlet, int | None, int | None, dt.date]] = []
         missed = 0

@@ -50,7 +50,7 @@ def rules_flags() -> set[tuple[int, str]]:
     """Run the real flag rules over every completed visit, as the visit services would."""
     outlets = {a: (lat, lng) for a, lat, lng in Account.objects.values_list("id", "latitude", "longitude")}
     found: set[tuple[int, str]] = set()
-    previous: dict[int, rules.PreviousVisit] = {}
+    previous: dict[tuple[int, dt.date], rules.PreviousVisit] = {}  # within a day, as the services
     visits = (
         Visit.objects.filter(status=VisitStatus.COMPLETED)
         .select_related("standard")
@@ -67,7 +67,7 @@ def rules_flags() -> set[tuple[int, str]]:
             at=at,
             outlet_lat=lat,
             outlet_lng=lng,
-            previous=previous.get(v.rep_id),
+            previous=previous.get((v.rep_id, v.visit_date)),
         ) + rules.check_out_flags(
             check_in_at=at,
             check_out_at=out,
@@ -75,7 +75,7 @@ def rules_flags() -> set[tuple[int, str]]:
             min_minutes=v.standard.min_minutes if v.standard else None,
         )
         found |= {(v.pk, hit.code) for hit in hits}
-        previous[v.rep_id] = rules.PreviousVisit(v.pk, v.check_in_latitude, v.check_in_longitude, out)
+        previous[(v.rep_id, v.visit_date)] = rules.PreviousVisit(v.pk, v.check_in_latitude, v.check_in_longitude, out)
     # A photo whose content was already used at another visit.
     seen: dict[str, int] = {}
     for visit_id, sha in VisitPhoto.objects.order_by("taken_at", "id").values_list("visit_id", "sha256"):
