@@ -581,7 +581,7 @@ def _current_stops(route: Route) -> list[CleanStop]:
 def _locked_route(actor: Any, route_id: int, perm: str) -> Route:
     selectors.route_get(actor=actor, route_id=route_id)  # NotFound when out of scope
     _require(actor, perm)
-    return Route.objects.select_for_update().select_related("rep__employee").get(pk=route_id)
+    return Route.objects.select_for_update(of=("self",)).select_related("rep__employee").get(pk=route_id)
 
 
 def _route_state(route: Route) -> dict[str, Any]:
@@ -1059,7 +1059,7 @@ def proposal_totals(days: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 def _locked_proposal(actor: Any, proposal_id: int) -> RouteProposal:
     selectors.proposal_get(actor=actor, proposal_id=proposal_id)  # NotFound when out of scope
     _require(actor, "field.change_routeproposal")
-    proposal = RouteProposal.objects.select_for_update().select_related("rep__employee").get(pk=proposal_id)
+    proposal = RouteProposal.objects.select_for_update(of=("self",)).select_related("rep__employee").get(pk=proposal_id)
     if proposal.status != ProposalStatus.PENDING:
         raise Conflict(
             _("该方案已%(status)s，不能再次审批") % {"status": proposal.get_status_display()},
