@@ -310,12 +310,16 @@ def opportunity_board(
         for row in qs.values("stage_id").annotate(n=Count("id"), total=Sum("amount")).order_by("stage_id")
     }
     columns = []
-    # The first cards of every column in one query: rank within the stage, keep the top ones.
-    ranked = (
-        qs.annotate(
-            rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("id").asc()])
-        )
+    # The first cards of every column: rank within the stage on the opportunity table alone,
+    # keep the top ones, then load those few cards with their account and owner.
+    top_ids = (
+        qs.order_by()
+        .annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("id").asc()]))
         .filter(rank__lte=per_column)
+        .values_list("id", flat=True)
+    )
+    ranked = (
+        Opportunity.objects.filter(pk__in=list(top_ids))
         .select_related("account", "owner__employee")
         .order_by("stage_id", "-amount", "id")
     )
