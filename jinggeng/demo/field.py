@@ -131,8 +131,8 @@ FIELD_SCALES: dict[str, FieldSpec] = {
     "small": FieldSpec(
         weeks=4,
         target_visits=0,
-        detail_share=1.0,
-        photo_share=0.08,
+        detail_share=0.6,
+        photo_share=0.05,
         random_audit_share=0.02,
         audit_visits=True,
         planted=PlantedSpec(
@@ -442,6 +442,16 @@ class FieldBuilder:
         self.planted: dict[str, int] = defaultdict(int)
         self.photo_files = 0
         self.lead_days = int(settings.FIELD_ORDER_LEAD_DAYS)
+        start_h, _s, start_m = str(settings.FIELD_WORK_START).partition(":")
+        end_h, _s, end_m = str(settings.FIELD_WORK_END).partition(":")
+        self.guard = {  # margins inside the flag rules' thresholds, see `_rep_day`
+            "distance": 0.75 * float(settings.FIELD_CHECKIN_MAX_DISTANCE_M),
+            "accuracy": 0.9 * float(settings.FIELD_MAX_ACCURACY_M),
+            "start": int(start_h) * 3600 + int(start_m or 0) * 60 + 60,
+            "end": int(end_h) * 3600 + int(end_m or 0) * 60 - 60,
+            "hop": 0.5 * float(settings.FIELD_CHECKIN_MAX_DISTANCE_M),
+            "speed": 0.5 * float(settings.FIELD_MAX_SPEED_KMH) / 3.6,  # metres per second
+        }
         self.safety_days = int(settings.FIELD_SAFETY_DAYS)
         self._reset_rows()
 
@@ -1117,32 +1127,44 @@ class FieldBuilder:
         flagged = flag_total = 0
         last_out = None
         mismatch = plant == "stock_mismatch"
+        midnight = self.local(day, 0)
+        g = self.guard
         for i, (o, position, carried_from, planned_on) in enumerate(visits):
             t += gaps[i]
-            check_in = self.local(day, t)
+            t_in = t
+            check_in = midnight + dt.timedelta(seconds=t)
             t += lengths[i]
-            check_out = self.local(day, t)
+            check_out = midnight + dt.timedelta(seconds=t)
             last_out = check_out
             lat, lng, acc, olat, olng, oacc = pos[i]
             vid = self.writer.next_id(Visit)
-            prev = self.previous.get(rep.user_id)
-            hits = rules.check_in_flags(
-                lat=lat,
-                lng=lng,
-                accuracy_m=acc,
-                at=check_in,
-                outlet_lat=o.lat,
-                outlet_lng=o.lng,
-                previous=prev,
-            ) + rules.check_out_flags(
-                check_in_at=check_in,
-                check_out_at=check_out,
-                accuracy_m=oacc,
-                min_minutes=o.standard.min_minutes if o.standard else None,
-            )
+            distance = rules.distance_m(lat, lng, o.lat, o.lng)
+            min_minutes = o.standard.min_minutes if o.standard else None
             flags: dict[str, dict[str, Any]] = {}
-            for hit in hits:
-                flags.setdefault(hit.code, hit.detail)
+            # The real rules decide every flag; they run where any figure comes near a threshold
+            # (a cheap, conservative pre-check: the other visits are far inside every limit).
+            if (
+                distance > g["distance"]
+                or acc > g["accuracy"]
+                or oacc > g["accuracy"]
+                or t_in < g["start"]
+                or t > g["end"]
+                or lengths[i] < (min_minutes or 0) * 60 + 30
+                or (i and hops[i] > g["hop"] and hops[i] / max(gaps[i], 1.0) > g["speed"])
+            ):
+                hits = rules.check_in_flags(
+                    lat=lat,
+                    lng=lng,
+                    accuracy_m=acc,
+                    at=check_in,
+                    outlet_lat=o.lat,
+                    outlet_lng=o.lng,
+                    previous=self.previous.get(rep.user_id),
+                ) + rules.check_out_flags(
+                    check_in_at=check_in, check_out_at=check_out, accuracy_m=oacc, min_minutes=min_minutes
+                )
+                for hit in hits:
+                    flags.setdefault(hit.code, hit.detail)
             self.previous[rep.user_id] = rules.PreviousVisit(vid, lat, lng, check_out)
             # Photos: a unique one now and then; the planted reuse copies the day's first one.
             want_photo = rng.random() < self.spec.photo_share or (reuse and i == 0)
@@ -1187,7 +1209,7 @@ class FieldBuilder:
                     lat,
                     lng,
                     round(acc, 1),
-                    round(rules.distance_m(lat, lng, o.lat, o.lng), 1),
+                    round(distance, 1),
                     check_out + dt.timedelta(seconds=rng.uniform(1, 20)),
                     check_out,
                     olat,
