@@ -273,6 +273,7 @@ def _route_context(request: HttpRequest, route_id: int, add_form: StopAddForm | 
     stops = selectors.route_stops(actor=user, route_id=route_id)
     can_edit = user.has_perm("field.change_route")
     standards = list(selectors.visit_standard_list(actor=user, active=True)) if route.standard_id is None else []
+    card = card_url_pattern()
     rows = []
     for stop in stops:
         standard = services.stop_standard(route, stop.account, standards=standards)
@@ -282,6 +283,7 @@ def _route_context(request: HttpRequest, route_id: int, add_form: StopAddForm | 
                 "account": stop.account,
                 "standard": standard,
                 "minutes": services.stop_visit_minutes(stop, route, standard),
+                "card": card.replace("/0/", f"/{stop.account_id}/"),
             }
         )
     if can_edit and add_form is None:
@@ -303,7 +305,7 @@ def _route_context(request: HttpRequest, route_id: int, add_form: StopAddForm | 
         "can_delete": user.has_perm("field.delete_route"),
         "can_optimise": user.has_perm("field.add_routeproposal"),
         "add_form": add_form,
-        "map_data": {"layers": [layer], "card": card_url_pattern()},
+        "map_data": {"layers": [layer], "card": card},
         "missing": points["missing"],
         "history": list(selectors.route_history(actor=user, route_id=route_id)[:50]),
     }
