@@ -7,11 +7,13 @@ these names are the ones Jinggeng adds or renames:
   demo         build the demo company (--scale small|medium|large)
   createadmin  create an administrator with an employee profile
   token        create / list / revoke a user's API tokens
-  import       import accounts, contacts, products or employees from .xlsx / .csv
+  import       import accounts, contacts, products, employees, leads, opportunities, orders
+               or payments from .xlsx / .csv (the list: jinggeng import --help)
   export       export them (scoped to a user) to .xlsx / .csv
   worker       run the background task worker
   divisions    load or refresh China's administrative divisions (GB/T 2260)
   pipeline_alerts  reminders, large-deal and stale-deal alerts (--every N to repeat)
+  orders_overdue_alerts  overdue receivables alerts (--every N to repeat)
   manage       any other Django management command
 """
 

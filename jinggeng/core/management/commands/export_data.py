@@ -25,10 +25,10 @@ from jinggeng.core.tabular.engine import run_export
 class Command(BaseCommand):
     # A data command: the system checks (seconds on a large project) run with `jinggeng check`.
     requires_system_checks: list[str] = []
-    help = "Export accounts, contacts, products or employees to .xlsx / .csv"
+    help = "Export records (accounts, contacts, products, employees, leads, opportunities, orders, payments, …) to .xlsx / .csv"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("entity", help="accounts | contacts | products | employees")
+        parser.add_argument("entity", help=" | ".join(registry.entities()))
         parser.add_argument("out", help="OUT.xlsx or OUT.csv")
         parser.add_argument("--as", dest="as_user", required=True, help="export as this user (username)")
         parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE", help="like the list filters")

@@ -1,6 +1,7 @@
 """`jinggeng import ENTITY FILE --as USERNAME [--dry-run | --valid-only] [--report errors.xlsx]`.
 
-Imports accounts, contacts, products or employees from .xlsx or .csv as the given user (their
+Imports any registered kind (accounts, contacts, products, employees, leads, opportunities,
+orders, payments) from .xlsx or .csv as the given user (their
 permissions and data scope apply). By default the import is atomic: one refused row and
 nothing is imported (exit code 1). ``--valid-only`` imports the valid rows; ``--dry-run``
 only says what would happen. ``--report`` writes every error and warning to a spreadsheet.
@@ -27,10 +28,10 @@ SHOW_ERRORS = 20
 class Command(BaseCommand):
     # A data command: the system checks (seconds on a large project) run with `jinggeng check`.
     requires_system_checks: list[str] = []
-    help = "Import accounts, contacts, products or employees from .xlsx / .csv"
+    help = "Import records (accounts, contacts, products, employees, leads, opportunities, orders, payments, …) from .xlsx / .csv"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("entity", help="accounts | contacts | products | employees")
+        parser.add_argument("entity", help=" | ".join(registry.entities()))
         parser.add_argument("file", help=".xlsx or .csv (UTF-8 or GBK)")
         parser.add_argument("--as", dest="as_user", required=True, help="import as this user (username)")
         group = parser.add_mutually_exclusive_group()
