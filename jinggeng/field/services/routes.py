@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from jinggeng.core.audit import audit_create, audit_delete, audit_update, snapshot
-from jinggeng.core.errors import Conflict, PermissionDenied, ValidationFailed
+from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from jinggeng.core.scope import Scope
 from jinggeng.customers.access import account_scope
 from jinggeng.customers.models import Account, AccountStatus
@@ -444,7 +444,7 @@ def _route_clean(actor: Any, data: Mapping[str, Any], instance: Route | None) ->
         else:
             try:
                 rep = selectors.rep_get(actor=actor, rep_id=rep_id)
-            except Exception:
+            except NotFound:
                 _add(errors, "rep_id", _("业务员不存在"))
             else:
                 if not rep.is_active:
@@ -686,7 +686,7 @@ def route_stop_update(
     route = _locked_route(actor, route_id, "field.change_route")
     _check_version(route, expected_version)
     current = _current_stops(route)
-    index = next((i for i, s in enumerate(current) if s.account.pk == int(account_id)), None)
+    index = next((i for i, s in enumerate(current) if str(s.account.pk) == str(account_id).strip()), None)
     if index is None:
         raise ValidationFailed(_("客户不在这条线路上"), field="account_id")
     old = current[index]
@@ -708,7 +708,7 @@ def route_stop_remove(*, actor: Any, route_id: int, account_id: int, expected_ve
     route = _locked_route(actor, route_id, "field.change_route")
     _check_version(route, expected_version)
     current = _current_stops(route)
-    kept = [s for s in current if s.account.pk != int(account_id)]
+    kept = [s for s in current if str(s.account.pk) != str(account_id).strip()]
     if len(kept) == len(current):
         raise ValidationFailed(_("客户不在这条线路上"), field="account_id")
     return _stops_change(actor, route, kept)

@@ -192,3 +192,24 @@ def test_proposal_bad_input_names_the_outlets(client_for, route, area_manager, r
     assert body["unplaced"][0]["account_id"] == outlets[2].pk
     assert outlets[2].name in body["detail"]
     assert RouteProposal.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_route_list_costs_the_same_queries_for_more_routes(client_for, area_manager, rep):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jinggeng.field.tests.factories import RouteFactory
+
+    c = client_for(area_manager)
+    unit = rep.employee.org_unit
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(API).status_code == 200
+        return len(ctx.captured_queries)
+
+    RouteFactory.create_batch(2, rep=rep, org_unit=unit)
+    few = count()
+    RouteFactory.create_batch(8, rep=rep, org_unit=unit)
+    assert count() == few

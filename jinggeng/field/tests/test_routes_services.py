@@ -287,3 +287,37 @@ def test_route_standard_wins_over_the_outlets(rep):
     VisitStandardFactory(code="S-ALL")
     stop = RouteStopFactory(route=RouteFactory(rep=rep, standard=route_std), account=AccountFactory(owner=rep))
     assert services.stop_standard(stop.route, stop.account) == route_std
+
+
+@pytest.mark.django_db
+def test_deactivating_a_route_drops_its_coverage_and_reactivating_brings_it_back(area_manager, route, outlets):
+    services.route_update(actor=fresh(area_manager), route_id=route.pk, data={"active": False})
+    assert OutletCoverage.objects.count() == 0
+    services.route_update(actor=fresh(area_manager), route_id=route.pk, data={"active": True})
+    assert OutletCoverage.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_giving_the_route_to_a_rep_who_cannot_see_its_outlets_is_refused(area_manager, route, teammate):
+    with pytest.raises(ValidationFailed) as exc:
+        services.route_update(actor=fresh(area_manager), route_id=route.pk, data={"rep_id": teammate.pk})
+    assert all("看不到客户" in m for msgs in exc.value.field_errors.values() for m in msgs)
+    route.refresh_from_db()
+    assert route.rep.username == "rep"
+
+
+@pytest.mark.django_db
+def test_reassigning_moves_the_org_unit_and_coverage_to_the_new_rep(area_manager, route, outlets, teammate):
+    type(outlets[0]).objects.filter(pk__in=[a.pk for a in outlets]).update(owner=teammate)
+    services.route_update(actor=fresh(area_manager), route_id=route.pk, data={"rep_id": teammate.pk})
+    route.refresh_from_db()
+    assert (route.rep_id, route.org_unit_id) == (teammate.pk, teammate.employee.org_unit_id)
+    assert set(OutletCoverage.objects.values_list("rep_id", flat=True)) == {teammate.pk}
+
+
+@pytest.mark.django_db
+def test_org_unit_outside_the_managers_scope_is_refused(area_manager, rep, outlets, org):
+    with pytest.raises(ValidationFailed) as exc:
+        services.route_create(actor=fresh(area_manager), data=route_data(rep, outlets, org_unit_id=org.beijing.pk))
+    assert "org_unit_id" in exc.value.field_errors
+    assert Route.objects.count() == 0
