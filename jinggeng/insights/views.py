@@ -25,6 +25,9 @@ from jinggeng.insights.queries import competitor_digest, coverage, plan_vs_actua
 from jinggeng.org.models import OrgUnit
 from jinggeng.org.scope import visible_unit_ids
 
+#: Rows of the 3E card per page (the totals cover every row).
+THREE_E_PAGE = 200
+
 
 def _date(value: str | None, default: dt.date) -> dt.date:
     try:
@@ -96,9 +99,18 @@ def three_e_card(request: HttpRequest) -> HttpResponse:
         rows, error = [], "; ".join(m for msgs in exc.field_errors.values() for m in msgs) or exc.message
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    items = [{"row": r, "links": _row_links(r.rep_id, r.org_unit_id, r.day, r.report_id)} for r in rows]
+    page_no = max(1, _int(g.get("page")) or 1)
+    start = (page_no - 1) * THREE_E_PAGE
+    shown = rows[start : start + THREE_E_PAGE]
+    items = [{"row": r, "links": _row_links(r.rep_id, r.org_unit_id, r.day, r.report_id)} for r in shown]
+    query = g.copy()
+    query.pop("page", None)
     context = {
         "items": items,
+        "page_no": page_no,
+        "has_next": start + THREE_E_PAGE < len(rows),
+        "query": query.urlencode(),
+        "row_count": len(rows),
         "totals": three_e.totals(rows),
         "params": params,
         "error": error,

@@ -266,3 +266,15 @@ def test_pages_cost_the_same_queries_for_more_reps(org, area_manager, client_for
         assert client.get("/insights/coverage/").status_code == 200
     with django_assert_max_num_queries(20):
         assert client.get(f"/insights/competitors/?week={DAY}").status_code == 200
+
+
+def test_the_three_e_page_is_paged(rep, teammate, org, area_manager, client_for, monkeypatch):
+    from jinggeng.insights import views
+
+    monkeypatch.setattr(views, "THREE_E_PAGE", 3)
+    client = client_for(area_manager)
+    url = f"/insights/3e/?date_from={DAY - dt.timedelta(days=1)}&date_to={DAY}"
+    first = client.get(url).content.decode()
+    assert first.count('data-label="业务员"') == 3 and "page=2" in first
+    second = client.get(url + "&page=2").content.decode()
+    assert second.count('data-label="业务员"') == 1 and "page=1" in second
