@@ -20,11 +20,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jinggeng.core.audit import audit_create, audit_update, snapshot
 from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from jinggeng.core.notifications import notify
 from jinggeng.core.scope import ScopeLevel, apply_scope
 from jinggeng.field.models import (
     AuditFinding,
@@ -227,7 +229,29 @@ def audit_sample(
         )
         audit_create(actor=actor, instance=audit, extra={"risk_reasons": list(risks[vid].reasons)})
         created.append(audit)
+    _tell_supervisors(created)
     return created
+
+
+def _tell_supervisors(audits: list[VisitAudit]) -> None:
+    """One notification (and e-mail, after commit) per supervisor with the number of visits
+    newly assigned to them."""
+    by_supervisor: dict[int, list[int]] = defaultdict(list)
+    for audit in audits:
+        by_supervisor[audit.supervisor_id].append(audit.pk)
+    try:
+        link = reverse("field:audit_list")
+    except NoReverseMatch:
+        link = ""
+    for supervisor_id, ids in by_supervisor.items():
+        notify(
+            users=[supervisor_id],
+            kind="field_audit",
+            title=_("%(n)d 条拜访待稽查") % {"n": len(ids)},
+            body=_("请到现场复核这些拜访并记录稽查结论。"),
+            link=link,
+            dedupe_key=f"field.audit:{min(ids)}",
+        )
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ import pytest
 
 from jinggeng.catalog.tests.factories import SkuFactory
 from jinggeng.core.errors import NotFound, PermissionDenied, ValidationFailed
-from jinggeng.core.models import AuditLog
+from jinggeng.core.models import AuditLog, Notification
 from jinggeng.customers.tests.factories import AccountFactory
 from jinggeng.field.models import (
     AuditFinding,
@@ -90,6 +90,8 @@ def test_sampling_takes_the_risky_first_then_random_and_is_deterministic(rep, te
     assert {a.supervisor_id for a in audits} == {supervisor.pk}
     assert all(a.status == AuditStatus.ASSIGNED and a.rep_id == a.visit.rep_id for a in audits)
     assert AuditLog.objects.filter(entity="field.visitaudit", action="create").count() == 7
+    (note,) = Notification.objects.filter(user=supervisor, kind="field_audit")
+    assert "7" in note.title and note.link == "/field/audits/"
 
     # Same seed on the same candidates: the same sample (after undoing the first one).
     first = sorted((a.visit_id, a.reason) for a in audits)
