@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,18 +76,24 @@ def daily_report_submit(
 
     figures = daily_report_figures(actor=actor, rep=actor, day=day)
     if report is None:
-        report = DailyReport.objects.create(
-            rep_id=actor.pk,
-            org_unit_id=employee.org_unit_id,
-            day=day,
-            status=ReportStatus.SUBMITTED,
-            figures=figures,
-            comments=comments,
-            plan_tomorrow=plan_tomorrow,
-            deadline_at=deadline,
-            submitted_at=now,
-            late=now > deadline,
-        )
+        try:
+            with transaction.atomic():
+                report = DailyReport.objects.create(
+                    rep_id=actor.pk,
+                    org_unit_id=employee.org_unit_id,
+                    day=day,
+                    status=ReportStatus.SUBMITTED,
+                    figures=figures,
+                    comments=comments,
+                    plan_tomorrow=plan_tomorrow,
+                    deadline_at=deadline,
+                    submitted_at=now,
+                    late=now > deadline,
+                )
+        except IntegrityError as exc:  # the same report submitted twice at the same moment
+            raise Conflict(
+                _("记录已被他人修改，请刷新后重试"), code="version_conflict", extra={"current_version": 1}
+            ) from exc
         audit_create(actor=actor, instance=report)
         return report
 
