@@ -85,6 +85,8 @@ DEFAULT_VISIT_MINUTES = {"A": 30, "B": 20, "C": 15}
 EPOCH_MONDAY = dt.date(2024, 1, 1)
 #: A missed visit is carried over while its planned day is at most this many days back.
 CARRY_MAX_DAYS = 6
+#: Outlets brought in step with their routes per query batch.
+COVERAGE_BATCH = 2000
 #: Seconds the optimiser may take inside a web request, by default and at most.
 OPTIMISE_SECONDS = 5.0
 OPTIMISE_SECONDS_MAX = 30.0
@@ -305,11 +307,15 @@ def coverage_sync(account_ids: Iterable[int], *, today: dt.date | None = None) -
     """Bring `OutletCoverage` in step with the active routes of these outlets: a row per outlet
     on an active route (cycle from all its routes, the most frequent route as its route), none
     for an outlet on no active route. The last visit is kept; the due day is the last visit plus
-    the cycle, or, for an outlet never visited, the route's next day."""
+    the cycle, or, for an outlet never visited, the route's next day. Works in batches, so a
+    whole company's outlets can be brought in step at once."""
     ids = sorted({int(i) for i in account_ids})
-    if not ids:
-        return
     today = today or timezone.localdate()
+    for start in range(0, len(ids), COVERAGE_BATCH):
+        _coverage_sync_batch(ids[start : start + COVERAGE_BATCH], today)
+
+
+def _coverage_sync_batch(ids: list[int], today: dt.date) -> None:
     by_account: dict[int, list[Route]] = defaultdict(list)
     for stop in RouteStop.objects.filter(account_id__in=ids, route__active=True).select_related("route"):
         by_account[stop.account_id].append(stop.route)
@@ -317,25 +323,35 @@ def coverage_sync(account_ids: Iterable[int], *, today: dt.date | None = None) -
     gone = [i for i in ids if i not in by_account and i in existing]
     if gone:
         OutletCoverage.objects.filter(account_id__in=gone).delete()
+    new: list[OutletCoverage] = []
+    changed: list[OutletCoverage] = []
+    next_run: dict[int, dt.date | None] = {}
     for account_id, routes in by_account.items():
         per_four_weeks = sum(visits_per_four_weeks(r.cycle, r.weekdays or []) for r in routes)
         days = max(1, math.ceil(28 / max(1, per_four_weeks)))
         primary = min(routes, key=lambda r: (cycle_days(r.cycle, r.weekdays or []), r.pk))
         row = existing.get(account_id)
         if row is None:
-            OutletCoverage.objects.create(
-                account_id=account_id,
-                route=primary,
-                rep_id=primary.rep_id,
-                org_unit_id=primary.org_unit_id,
-                cycle_days=days,
-                due_on=route_next_run(primary, today) or today + dt.timedelta(days=days),
+            if primary.pk not in next_run:
+                next_run[primary.pk] = route_next_run(primary, today)
+            new.append(
+                OutletCoverage(
+                    account_id=account_id,
+                    route=primary,
+                    rep_id=primary.rep_id,
+                    org_unit_id=primary.org_unit_id,
+                    cycle_days=days,
+                    due_on=next_run[primary.pk] or today + dt.timedelta(days=days),
+                )
             )
             continue
-        row.route, row.rep_id, row.org_unit_id, row.cycle_days = primary, primary.rep_id, primary.org_unit_id, days
-        if row.last_visited_on is not None:
-            row.due_on = row.last_visited_on + dt.timedelta(days=days)
-        row.save(update_fields=["route", "rep", "org_unit", "cycle_days", "due_on"])
+        due_on = row.last_visited_on + dt.timedelta(days=days) if row.last_visited_on is not None else row.due_on
+        state = (primary.pk, primary.rep_id, primary.org_unit_id, days, due_on)
+        if (row.route_id, row.rep_id, row.org_unit_id, row.cycle_days, row.due_on) != state:
+            row.route_id, row.rep_id, row.org_unit_id, row.cycle_days, row.due_on = state
+            changed.append(row)
+    OutletCoverage.objects.bulk_create(new, batch_size=1000)
+    OutletCoverage.objects.bulk_update(changed, ["route", "rep", "org_unit", "cycle_days", "due_on"], batch_size=1000)
 
 
 # --------------------------------------------------------------------------- routes
@@ -883,10 +899,19 @@ def _day_summary(day: Any, iso: int, by_stop: Mapping[str, _Outlet], route_ids: 
     }
 
 
-def _unplaced_error(entries: Sequence[Mapping[str, Any]]) -> ValidationFailed:
-    messages = [f"{e['name']}：{e['reason']}" for e in entries]
+def _unplaced_error(entries: Sequence[Mapping[str, Any]], problem: WeekProblem) -> ValidationFailed:
+    """One error naming every outlet that could not be placed and why (the routing library's
+    reasons name the outlet already); when the week is simply too full, say by how much."""
+    messages = [str(e["reason"]) for e in entries]
+    message = _("有 %(n)d 个客户无法排进一周的线路，未生成方案：%(first)s") % {"n": len(entries), "first": messages[0]}
+    if any(e.get("code") == "no_room_in_week" for e in entries):
+        need = sum(s.service_minutes * s.visits_per_week for s in problem.stops)
+        message += _(
+            "（仅拜访就需约 %(need)d 分钟，加上路上时间，超过了 %(days)d 天 × %(minutes)d 分钟的工作时间；"
+            "请增加工作日、延长工作时间，或把部分客户分给其他业务员。）"
+        ) % {"need": round(need), "days": len(problem.working_days), "minutes": problem.day_minutes}
     return ValidationFailed(
-        _("有 %(n)d 个客户无法排进一周的线路，未生成方案：%(first)s") % {"n": len(entries), "first": messages[0]},
+        message,
         code="outlets_unplaced",
         errors={"outlets": messages},
         extra={"unplaced": list(entries)},
@@ -998,7 +1023,7 @@ def route_proposal_create(*, actor: Any, rep_id: int, data: Mapping[str, Any] | 
             for u in exc.extra.get("unplaced", [])
         ]
         if entries:
-            raise _unplaced_error(entries) from exc
+            raise _unplaced_error(entries, problem) from exc
         raise
     if plan.unplaced:
         entries = []
@@ -1012,7 +1037,7 @@ def route_proposal_create(*, actor: Any, rep_id: int, data: Mapping[str, Any] | 
                     "reason": u.reason,
                 }
             )
-        raise _unplaced_error(entries)
+        raise _unplaced_error(entries, problem)
     current = _current_week(problem, routes, outlets, params)
     proposed = [_day_summary(day, day.weekday + 1, by_stop) for day in plan.days]
     params = {

@@ -262,3 +262,17 @@ def test_week_problem_uses_standard_minutes_and_first_outlet_without_a_start(are
     assert problem.working_days == (0, 1)
     assert (problem.day_start_minute, problem.day_end_minute) == (8 * 60 + 30, 17 * 60 + 30)
     assert dt.time.fromisoformat(params["day_start"]) == dt.time(8, 30)
+
+
+@pytest.mark.django_db
+def test_a_week_too_full_says_by_how_much(area_manager, rep, week):
+    with pytest.raises(ValidationFailed) as exc:
+        services.route_proposal_create(
+            actor=fresh(area_manager),
+            rep_id=rep.pk,
+            data={"time_limit_seconds": 1, "working_days": [1], "day_start": "08:30", "day_end": "10:00"},
+        )
+    assert exc.value.code == "outlets_unplaced"
+    assert {e["code"] for e in exc.value.extra["unplaced"]} == {"no_room_in_week"}
+    assert "180 分钟" in exc.value.message and "1 天 × 90 分钟" in exc.value.message
+    assert RouteProposal.objects.count() == 0
