@@ -453,33 +453,37 @@ def _route_clean(actor: Any, data: Mapping[str, Any], instance: Route | None) ->
     rep = instance.rep if instance else None
     if given("rep_id"):
         rep_id = _int(data.get("rep_id"), "rep_id", errors, minimum=1, maximum=2**62)
-        rep = None
-        if rep_id is None:
+        if instance is not None and rep_id == instance.rep_id:
+            pass  # unchanged: the rep stays even if the actor could not choose them now
+        elif rep_id is None:
+            rep = None
             if "rep_id" not in errors:
                 _add(errors, "rep_id", _("请选择业务员"))
         else:
             try:
                 rep = selectors.rep_get(actor=actor, rep_id=rep_id)
             except NotFound:
+                rep = None
                 _add(errors, "rep_id", _("业务员不存在"))
             else:
                 if not rep.is_active:
                     _add(errors, "rep_id", _("业务员 %(name)s 已停用") % {"name": _person(rep)})
         values["rep"] = rep
-    if given("org_unit_id") or ("rep" in values and rep is not None):
+    rep_changed = instance is None or ("rep" in values and rep is not None and rep.pk != instance.rep_id)
+    if given("org_unit_id") or rep_changed:
         unit_id = _int(data.get("org_unit_id"), "org_unit_id", errors, minimum=1, maximum=2**62)
         if unit_id is None and "org_unit_id" not in errors:
-            if rep is not None and (instance is None or "rep_id" in data):
+            if rep is not None and rep_changed:
                 unit_id = rep.employee.org_unit_id
             elif instance is not None:
                 unit_id = instance.org_unit_id
-        if unit_id is not None:
+        if unit_id is not None and (instance is None or unit_id != instance.org_unit_id):
             units = visible_unit_ids(actor)
             if units is not None and unit_id not in units:
                 _add(errors, "org_unit_id", _("组织不存在或不在您的范围内"))
             else:
                 values["org_unit_id"] = unit_id
-        elif "org_unit_id" not in errors and "rep_id" not in errors:
+        elif unit_id is None and "org_unit_id" not in errors and "rep_id" not in errors:
             _add(errors, "org_unit_id", _("请选择所属组织"))
     if given("area"):
         values["area"] = _text(data.get("area"))[:100]
@@ -556,7 +560,7 @@ def _route_clean(actor: Any, data: Mapping[str, Any], instance: Route | None) ->
         values["notes"] = _text(data.get("notes"))
     if given("stops"):
         values["stops"] = _stops_clean(actor, rep, data.get("stops"), errors)
-    elif instance is not None and "rep" in values and rep is not None and rep.pk != instance.rep_id:
+    elif instance is not None and rep_changed and rep is not None:
         # A new rep must be able to see every outlet already on the route.
         current = [{"account_id": s.account_id} for s in instance.stops.order_by("position")]
         _stops_clean(actor, rep, current, errors)

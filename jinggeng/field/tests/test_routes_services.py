@@ -321,3 +321,13 @@ def test_org_unit_outside_the_managers_scope_is_refused(area_manager, rep, outle
         services.route_create(actor=fresh(area_manager), data=route_data(rep, outlets, org_unit_id=org.beijing.pk))
     assert "org_unit_id" in exc.value.field_errors
     assert Route.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_edit_with_the_same_rep_keeps_the_routes_own_org_unit(general_manager, rep, outlets, org):
+    gm = fresh(general_manager)
+    route = services.route_create(actor=gm, data=route_data(rep, outlets, org_unit_id=org.east.pk))
+    assert route.org_unit_id == org.east.pk
+    services.route_update(actor=gm, route_id=route.pk, data={"name": "改名", "rep_id": rep.pk})
+    route.refresh_from_db()
+    assert (route.name, route.org_unit_id) == ("改名", org.east.pk)

@@ -102,12 +102,13 @@ class RouteForm(ServiceForm):
     notes = forms.CharField(label=gettext_lazy("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Any, route: Route | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        reps = selectors.rep_options(actor=actor)
-        self.fields["rep_id"].choices = [("", _("请选择业务员"))] + [  # type: ignore[attr-defined]
-            (str(e.user_id), f"{e.name}（{e.org_unit.name}）") for e in reps
-        ]
+        reps = [(str(e.user_id), f"{e.name}（{e.org_unit.name}）") for e in selectors.rep_options(actor=actor)]
+        if route is not None and str(route.rep_id) not in dict(reps):
+            # The route's rep stays choosable even when the actor could not pick them today.
+            reps.insert(0, (str(route.rep_id), str(getattr(getattr(route.rep, "employee", None), "name", route.rep))))
+        self.fields["rep_id"].choices = [("", _("请选择业务员")), *reps]  # type: ignore[attr-defined]
         standards = selectors.visit_standard_list(actor=actor, active=True)
         self.fields["standard_id"].choices = [("", _("按客户类型与等级选择"))] + [  # type: ignore[attr-defined]
             (str(s.pk), s.name) for s in standards
@@ -234,10 +235,7 @@ def route_form(request: HttpRequest, route_id: int | None = None) -> HttpRespons
         raise Http404
     status = 200
     if request.method == "POST":
-        form = RouteForm(request.POST, actor=user)
-        form.fields["rep_id"].choices = [*form.fields["rep_id"].choices]  # type: ignore[attr-defined]
-        if route and str(route.rep_id) not in dict(form.fields["rep_id"].choices):  # type: ignore[attr-defined]
-            form.fields["rep_id"].choices.append((str(route.rep_id), str(route.rep)))  # type: ignore[attr-defined]
+        form = RouteForm(request.POST, actor=user, route=route)
         if form.is_valid():
             data = form.service_data()
             try:
@@ -257,6 +255,7 @@ def route_form(request: HttpRequest, route_id: int | None = None) -> HttpRespons
         form = RouteForm(
             initial=_route_form_initial(route) if route else {"cycle": VisitCycle.WEEKLY, "active": True},
             actor=user,
+            route=route,
         )
     return render_page(
         request,
