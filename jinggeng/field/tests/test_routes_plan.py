@@ -170,3 +170,26 @@ def test_task_plans_the_given_day(rep, routes):
 
     result = field_plan_day.call(MONDAY.isoformat())
     assert result == {"day": MONDAY.isoformat(), "created": 3, "missed": 0, "carried": 0}
+
+
+@pytest.mark.django_db
+def test_command_for_one_rep_and_unknown_reps(rep, teammate, routes, org):
+    from django.core.management.base import CommandError
+
+    theirs = shanghai_outlets(teammate, 1)[0]
+    RouteStopFactory(route=RouteFactory(rep=teammate, org_unit=org.shanghai, weekdays=[1]), account=theirs, position=1)
+    out = StringIO()
+    call_command("field_plan", "--day", MONDAY.isoformat(), "--rep", "mate", stdout=out)
+    assert "created=1" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("field_plan", "--day", MONDAY.isoformat(), "--rep", "nobody", stdout=StringIO())
+    assert Visit.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_command_enqueues_the_task(rep, routes, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    out = StringIO()
+    call_command("field_plan", "--day", MONDAY.isoformat(), "--enqueue", stdout=out)
+    assert out.getvalue().startswith("enqueued ")
+    assert Visit.objects.filter(visit_date=MONDAY).count() == 3

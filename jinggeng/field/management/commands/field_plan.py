@@ -1,13 +1,15 @@
 """`jinggeng field_plan`: plan a day's visits from the routes (七定) and carry missed ones over.
 
 Plans today by default (run it early every morning from cron); ``--day YYYY-MM-DD`` plans
-another day, ``--rep USERNAME`` (repeatable) only some reps, ``--enqueue`` hands the run to the
-background worker. Idempotent: a second run creates nothing more.
+another day, ``--rep USERNAME`` (repeatable) only some reps, ``--every N`` repeats every N seconds
+(planning the current day each time, so a long-running process needs no cron), ``--enqueue``
+hands the run to the background worker. Idempotent: a second run creates nothing more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,6 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--day", default="", help="the day to plan, YYYY-MM-DD (default: today)")
         parser.add_argument("--rep", action="append", default=[], help="plan only this rep (username); repeatable")
+        parser.add_argument("--every", type=int, default=0, help="repeat every N seconds (plans the current day)")
         parser.add_argument("--enqueue", action="store_true", help="enqueue as a background task")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,5 +47,11 @@ class Command(BaseCommand):
             result = field_plan_day.enqueue(day.isoformat())
             self.stdout.write(f"enqueued {result.id}")
             return
-        plan = visits_plan_day(day=day, reps=reps)
-        self.stdout.write(f"day={plan.day} created={plan.created} missed={plan.missed} carried={plan.carried}")
+        while True:
+            plan = visits_plan_day(day=day, reps=reps)
+            self.stdout.write(f"day={plan.day} created={plan.created} missed={plan.missed} carried={plan.carried}")
+            if options["every"] <= 0:
+                return
+            time.sleep(options["every"])
+            if not options["day"]:
+                day = plan_day_default()
