@@ -276,3 +276,30 @@ def test_a_week_too_full_says_by_how_much(area_manager, rep, week):
     assert {e["code"] for e in exc.value.extra["unplaced"]} == {"no_room_in_week"}
     assert "180 分钟" in exc.value.message and "1 天 × 90 分钟" in exc.value.message
     assert RouteProposal.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_two_weekly_outlets_keep_their_cycle_on_a_route_of_their_own(area_manager, rep, week):
+    manager = fresh(area_manager)
+    rare = shanghai_outlets(rep, 2, lat=31.26)
+    services.route_create(
+        actor=manager,
+        data={
+            "code": "R-2W",
+            "name": "双周",
+            "rep_id": rep.pk,
+            "cycle": VisitCycle.BIWEEKLY,
+            "weekdays": [5],
+            "anchor_date": "2026-11-02",
+            "stops": [a.pk for a in rare],
+        },
+    )
+    proposal = services.route_proposal_create(actor=manager, rep_id=rep.pk, data=FAST)
+    services.route_proposal_accept(actor=manager, proposal_id=proposal.pk)
+    for account in rare:
+        (stop,) = RouteStop.objects.filter(account=account, route__active=True).select_related("route")
+        assert stop.route.cycle == VisitCycle.BIWEEKLY
+        assert stop.route.anchor_date == dt.date(2026, 11, 2)
+        assert OutletCoverage.objects.get(account=account).cycle_days == 14
+    weekly = RouteStop.objects.filter(account__in=week["outlets"], route__active=True)
+    assert {s.route.cycle for s in weekly} == {VisitCycle.WEEKLY}
