@@ -278,3 +278,25 @@ def test_the_three_e_page_is_paged(rep, teammate, org, area_manager, client_for,
     assert first.count('data-label="业务员"') == 3 and "page=2" in first
     second = client.get(url + "&page=2").content.decode()
     assert second.count('data-label="业务员"') == 1 and "page=1" in second
+
+
+def test_route_order_in_sql_agrees_with_its_definition(rep, teammate, org):
+    import random
+
+    from jinggeng.field.models import Visit
+    from jinggeng.insights.queries.plan_vs_actual import _in_order_counts
+
+    rng = random.Random(5)
+    expected: dict[int, int] = {}
+    for who in (rep, teammate):
+        for d in range(4):
+            day = DAY - dt.timedelta(days=d)
+            n = rng.randint(1, 6)
+            actual = list(range(1, n + 1))
+            rng.shuffle(actual)
+            pairs = [(p + 1, actual[p] if rng.random() > 0.15 else None) for p in range(n)]
+            for planned_pos, actual_pos in pairs:
+                visit(who, org, day, kind=VisitKind.PLANNED, planned_position=planned_pos, actual_position=actual_pos)
+            expected[who.pk] = expected.get(who.pk, 0) + in_route_order(pairs)
+    got = dict(_in_order_counts(Visit.objects.all()))
+    assert got == {k: v for k, v in expected.items() if v}
