@@ -1001,7 +1001,6 @@ def _current_week(
     return week
 
 
-@transaction.atomic
 def route_proposal_create(*, actor: Any, rep_id: int, data: Mapping[str, Any] | None = None) -> RouteProposal:
     """Optimise one rep's week ("优化线路") and keep the proposal beside the current routes.
 
@@ -1010,6 +1009,9 @@ def route_proposal_create(*, actor: Any, rep_id: int, data: Mapping[str, Any] | 
     ``time_limit_seconds`` (default 5, at most 30). Refuses, saving nothing, when the rep has no
     outlets, an outlet has no position, or any outlet cannot be placed (time window out of
     reach, day too short for the visit, no room in the week) — naming each and why.
+
+    The solver runs outside any transaction (on SQLite an open write transaction would hold the
+    database's write lock for the seconds it takes); only the saving is atomic.
     """
     _require(actor, "field.add_routeproposal")
     rep, routes, problem, outlets, params = week_problem_for_rep(actor=actor, rep_id=rep_id, data=data)
@@ -1061,17 +1063,18 @@ def route_proposal_create(*, actor: Any, rep_id: int, data: Mapping[str, Any] | 
             for o in outlets
         },
     }
-    proposal = RouteProposal.objects.create(
-        rep=rep,
-        org_unit_id=rep.employee.org_unit_id,
-        status=ProposalStatus.PENDING,
-        params=params,
-        current=current,
-        proposed=proposed,
-        unplaced=[],
-        created_by=actor,
-    )
-    audit_create(actor=actor, instance=proposal)
+    with transaction.atomic():
+        proposal = RouteProposal.objects.create(
+            rep=rep,
+            org_unit_id=rep.employee.org_unit_id,
+            status=ProposalStatus.PENDING,
+            params=params,
+            current=current,
+            proposed=proposed,
+            unplaced=[],
+            created_by=actor,
+        )
+        audit_create(actor=actor, instance=proposal)
     return proposal
 
 
