@@ -64,8 +64,10 @@
       lsSave(items);
     });
   }
-  function queueAll() {
-    return tx("readonly", function (s) { return s.getAll(); }).catch(function () { return lsAll(); });
+  function queueAll() {  // IndexedDB items plus any kept in localStorage when IndexedDB failed
+    return tx("readonly", function (s) { return s.getAll(); })
+      .catch(function () { return []; })
+      .then(function (items) { return (items || []).concat(lsAll()); });
   }
   function queueDrop(key) {
     lsSave(lsAll().filter(function (i) { return i.key !== key; }));
@@ -82,7 +84,9 @@
   }
   function send(item) {
     var body = new FormData();
-    item.fields.forEach(function (f) { body.append(f[0], f[1], f[2] || undefined); });
+    item.fields.forEach(function (f) {
+      if (f.length > 2) { body.append(f[0], f[1], f[2]); } else { body.append(f[0], f[1]); }
+    });
     body.set("csrfmiddlewaretoken", csrf());
     return fetch(item.url, {
       method: "POST",
@@ -103,6 +107,10 @@
     return out;
   }
 
+  function loggedOut(response) {
+    // The session ended while the phone was offline: keep the request and ask to log in.
+    return response.redirected && new URL(response.url).pathname.indexOf("/field/") !== 0;
+  }
   function showAnswer(response) {
     if (response.redirected) { window.location.assign(response.url); return Promise.resolve(); }
     return response.text().then(function (html) {
@@ -116,14 +124,14 @@
 
   function submitQueued(form) {
     var key = (form.querySelector("input[name=idempotency_key]") || {}).value || String(Date.now()) + Math.random();
-    var item = { key: key, url: form.action, fields: fieldsOf(form), label: form.querySelector("[type=submit]")
-      ? form.querySelector("[type=submit]").textContent.trim() : "", at: new Date().toISOString() };
+    var submit = form.querySelector("[type=submit]");
+    var item = { key: key, url: form.action, fields: fieldsOf(form), at: new Date().toISOString(),
+      label: form.dataset.label || (submit ? submit.textContent.trim() : "") };
     var button = form.querySelector("[type=submit]");
     if (button) { button.disabled = true; }
     return send(item).then(showAnswer, function () {
       return queueAdd(item).then(function () {
-        say((cfg.queued || (box() && box().dataset.queued) || "Saved offline; will retry."));
-        showPending();
+        showPending((box() && box().dataset.queued) || "Saved offline; will retry.");
       });
     }).finally(function () { if (button) { button.disabled = false; } });
   }
@@ -136,25 +144,25 @@
       return items.reduce(function (chain, item) {
         return chain.then(function () {
           return send(item).then(function (response) {
-            if (response.status >= 500) { return; }
+            if (response.status >= 500 || loggedOut(response)) { return; }
             if (response.status >= 400) { remember(item, response.status); }
             return queueDrop(item.key);
           }, function () { /* still offline: keep it */ });
         });
       }, Promise.resolve());
-    }).finally(function () { flushing = false; showPending(); });
+    }).finally(function () { flushing = false; say(""); showPending(); });
   }
   function remember(item, status) {
     var failed = JSON.parse(sessionStorage.getItem(LS_KEY + "-failed") || "[]");
     failed.push({ label: item.label, url: item.url, status: status });
     sessionStorage.setItem(LS_KEY + "-failed", JSON.stringify(failed));
   }
-  function showPending() {
+  function showPending(first) {
     var el = box();
     if (!el) { return; }
     queueAll().then(function (items) {
       var failed = JSON.parse(sessionStorage.getItem(LS_KEY + "-failed") || "[]");
-      var parts = [];
+      var parts = first ? [first] : [];
       if (items.length) {
         parts.push((el.dataset.pending || "Pending: ") + items.map(function (i) { return i.label; }).join("、"));
       }

@@ -71,7 +71,7 @@ def test_today_lists_the_day_in_route_order_with_carried_and_ad_hoc(rep, shop, s
     )
     assert f'id="visit-{yesterday.pk}"' not in html
     assert "顺延自" in html and "临时拜访" in html
-    assert html.count("data-geo>") == 3  # a check-in button per visit not yet started
+    assert html.count("data-geo data-label") == 3  # a check-in button per visit not yet started
     assert "css/field.css" in html and "field/offline.js" in html
     assert url("visit_detail", first.pk) in html  # kept for offline reading
     assert "capture" not in html
