@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -58,6 +57,7 @@ from jinggeng.field.models import (
     VisitStep,
     VisitStepKind,
 )
+from jinggeng.field.services.routes import standard_for_account
 from jinggeng.org.scope import employee_of, scope_for
 
 T = TypeVar("T")
@@ -206,23 +206,6 @@ def _raise_flags(visit: Visit, hits: Iterable[rules.FlagHit]) -> list[str]:
     return codes
 
 
-def standard_for(account: Account) -> VisitStandard | None:
-    """The most specific active visit standard matching the account (type, grade, channel
-    type; blank = any). The routes part's ``standard_for_account`` is the shared one; this
-    private copy keeps ad-hoc visits working on their own."""
-    candidates = VisitStandard.objects.filter(active=True).filter(
-        Q(account_type="") | Q(account_type=account.account_type),
-        Q(grade="") | Q(grade=account.grade),
-        Q(channel_type__isnull=True) | Q(channel_type_id=account.channel_type_id),
-    )
-
-    def specificity(s: VisitStandard) -> tuple[int, str]:
-        return (bool(s.account_type) + bool(s.grade) + (s.channel_type_id is not None), s.code)
-
-    best = sorted(candidates, key=lambda s: (-specificity(s)[0], s.code))
-    return best[0] if best else None
-
-
 def required_steps(visit: Visit) -> list[str]:
     """The required step kinds of the visit's standard, in the procedure's order."""
     wanted = set(visit.standard.required_steps) if visit.standard_id and visit.standard else set()
@@ -317,7 +300,7 @@ def visit_create_ad_hoc(
             kind=VisitKind.AD_HOC,
             status=VisitStatus.PLANNED,
             visit_date=today,
-            standard=standard_for(account),
+            standard=standard_for_account(account),
             notes=notes,
             client_key=hashlib.sha256(f"{actor.pk}:{key}".encode()).hexdigest() if key else None,
         )
