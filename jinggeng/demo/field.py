@@ -21,14 +21,16 @@ from another visit, impossible travel from the previous visit, a very short visi
 before working hours, poor position accuracy, missed visits carried over to the next working day
 (done there), lapsed outlets (missed and carried over every day up to today, so they are overdue
 in the coverage list), stock counts higher than possible (sold < 0) and late daily reports. Every
-other visit lies well within every threshold. Flags are computed by the real rules for every
-visit, so ``VisitFlag`` rows are exactly what the product would raise.
+other visit lies well within every threshold. Flags are decided by the real rules (run wherever
+a figure comes near a threshold), so ``VisitFlag`` rows are exactly what the product would raise.
 
-Large scale (10,000,000 visits) samples the detail to keep the database sensible: steps, stock
-counts, suggested order lines and competitor notes only for a fixed 2 % of the outlets (all of
-their visits, so their 进销存 chains stay whole), photos for a small set of visits (a few hundred
-files) plus the planted reuses, and no audit record per visit (routes, standards, reports and
-audits keep theirs). See ``FieldSpec``.
+Small scale details 60 % of the outlets (steps, stock counts, suggested lines, competitor notes;
+all of their visits) to keep the build at a couple of seconds; the other outlets' visits have
+positions, times, flags, photos and audits. Large scale (10,000,000 visits) samples the detail
+further to keep the database sensible: steps, stock counts, suggested order lines and competitor
+notes only for a fixed 2 % of the outlets (all of their visits, so their 进销存 chains stay
+whole), photos for a small set of visits (a few hundred files) plus the planted reuses, and no
+audit record per visit (routes, standards, reports and audits keep theirs). See ``FieldSpec``.
 """
 
 from __future__ import annotations
