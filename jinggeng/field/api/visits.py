@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -188,7 +189,7 @@ def photo_out(p: VisitPhoto) -> dict[str, Any]:
     return {
         "id": p.pk,
         "kind": p.kind,
-        "url": p.file.url if p.file else "",
+        "url": reverse("field:visit_photo_file", args=[p.pk]),
         "sha256": p.sha256,
         "size": p.size,
         "width": p.width,

@@ -113,6 +113,15 @@ def visit_get(*, actor: Any, visit_id: int) -> Visit:
     return visit
 
 
+def visit_photo_get(*, actor: Any, photo_id: int) -> VisitPhoto:
+    """A photo of a visit in the actor's scope (its file is served only through this)."""
+    _require_view(actor)
+    photo = VisitPhoto.objects.filter(pk=photo_id, visit__in=visits_scoped(actor)).first()
+    if photo is None:
+        raise NotFound(_("照片不存在"))
+    return photo
+
+
 def visit_today(*, actor: Any, day: dt.date | None = None) -> list[Visit]:
     """The actor's own visits of the day (their phone's "today"): planned ones in route order,
     then ad-hoc ones in the order they were made; carried-over visits have ``carried_from``."""

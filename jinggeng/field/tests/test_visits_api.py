@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jinggeng.core.models import AuditLog
 from jinggeng.field.models import Visit, VisitFlag, VisitPhoto, VisitStatus, VisitStep
-from jinggeng.field.services.visits import visit_check_in, visit_check_out
+from jinggeng.field.services.visits import visit_check_in, visit_check_out, visit_photo_add
 from jinggeng.field.tests.factories_visits import (
     OUTLET_LAT,
     image_bytes,
@@ -87,7 +87,13 @@ def test_rep_does_a_whole_visit_through_the_api(rep, visit, client_for):
     assert r.status_code == 201, r.content
     photo = r.json()
     assert (photo["kind"], photo["width"], photo["height"], photo["reused_from_id"]) == ("posm", 4, 3, None)
-    assert photo["url"].startswith("/media/visits/")
+    assert photo["url"] == f"/field/photos/{photo['id']}/"
+    served = client.get(photo["url"])
+    assert (served.status_code, served["Content-Type"], b"".join(served.streaming_content)) == (
+        200,
+        "image/png",
+        content,
+    )
     r = client.post(
         f"{API}/{visit.pk}/photos", {"file": upload(content), "kind": "posm"}, HTTP_IDEMPOTENCY_KEY="api-photo-0001"
     )
@@ -235,6 +241,10 @@ def test_outsider_sees_nothing_and_changes_nothing(rep, outsider, visit, shop, c
     assert Visit.objects.count() == 1
     assert (VisitStep.objects.count(), VisitPhoto.objects.count()) == (0, 0)
     assert AuditLog.objects.count() == logs
+    # the rep's photo file is not served to the outsider
+    photo, _ = visit_photo_add(actor=rep, visit_id=visit.pk, upload=upload(image_bytes("PNG", color=(1, 2, 3))))
+    assert client.get(f"/field/photos/{photo.pk}/").status_code == 404
+    assert client_for(rep).get(f"/field/photos/{photo.pk}/").status_code == 200
 
 
 @pytest.mark.django_db

@@ -17,4 +17,5 @@ urlpatterns: list[URLPattern] = [
     path("visits/<int:visit_id>/steps/", views.visit_step, name="visit_step"),
     path("visits/<int:visit_id>/photos/", views.visit_photo, name="visit_photo"),
     path("visits/<int:visit_id>/complete/", views.visit_complete, name="visit_complete"),
+    path("photos/<int:photo_id>/", views.visit_photo_file, name="visit_photo_file"),
 ]

@@ -20,7 +20,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -337,6 +338,22 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
         ),
         _("拜访已完成"),
     )
+
+
+@login_required
+@require_GET
+def visit_photo_file(request: HttpRequest, photo_id: int) -> FileResponse:
+    """A visit photo's file, for those who may see the visit (media files are not served
+    publicly)."""
+    try:
+        photo = selectors.visit_photo_get(actor=request.user, photo_id=photo_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        raise PermissionDenied(exc.message) from exc
+    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # --------------------------------------------------------------------------- service worker
