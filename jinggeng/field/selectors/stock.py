@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -327,36 +327,55 @@ def _window(window_days: int, on: dt.date | None) -> tuple[dt.date, dt.date, int
     return end - dt.timedelta(days=days - 1), end, days
 
 
-def _distribution_sql(outlet_sql: str, sku_filter: bool) -> str:
-    """Latest counting visit per outlet within the window, then the SKUs in stock there.
+def _distribution_sql(outlet_sql: str, sku_filter: bool, *, postgresql: bool) -> str:
+    """Per outlet: its latest visit within the window that has a stock count, and its weight
+    (pieces received at its visits in the window); then the SKUs in stock at those visits.
 
-    ``lastday``/``lastvisit`` find each outlet's latest visit with a count in the window
-    (served by the (account, sku, counted_on) index); ``weights`` sums each outlet's received
-    pieces in the window; the (visit, sku) unique index serves the final join."""
-    table = StockCount._meta.db_table
-    # Only the model's table name and Django's own SQL for the outlets are put in; values are params.
+    Every step is an index probe per outlet, bounded by the window: the visits of an outlet in
+    the window through the (account, visit_date) index, their counts through the unique
+    (visit, sku) index — so the cost grows with the outlets of the area and the visits in the
+    window, not with the years of history behind them. On PostgreSQL the probes are LATERAL
+    joins (``OFFSET 0`` keeps the last one from being flattened), so the planner cannot trade
+    them for a hash of every count of the SKU; elsewhere (SQLite) correlated subqueries do the
+    same."""
+    visit = Visit._meta.db_table
+    count = StockCount._meta.db_table
+    latest = f"""SELECT v.id FROM {visit} v
+                  WHERE v.account_id = o.id AND v.visit_date >= %s AND v.visit_date <= %s
+                    AND EXISTS (SELECT 1 FROM {count} x WHERE x.visit_id = v.id)
+                  ORDER BY v.visit_date DESC, v.id DESC LIMIT 1"""  # noqa: S608
+    weight = f"""SELECT COALESCE(SUM(x.received), 0) FROM {visit} v JOIN {count} x ON x.visit_id = v.id
+                  WHERE v.account_id = o.id AND v.visit_date >= %s AND v.visit_date <= %s"""  # noqa: S608
+    one_sku = "AND sc.sku_id = %s" if sku_filter else ""
+    # Only model table names and Django's own SQL for the outlets are put in; values are params.
+    if postgresql:
+        return f"""
+            WITH outlets AS ({outlet_sql}),
+            per AS MATERIALIZED (
+                SELECT o.id AS account_id, lv.visit_id, w.weight
+                FROM outlets o
+                LEFT JOIN LATERAL ({latest.replace("SELECT v.id", "SELECT v.id AS visit_id", 1)}) lv ON TRUE
+                LEFT JOIN LATERAL ({weight.replace("SELECT COALESCE(SUM(x.received), 0)", "SELECT COALESCE(SUM(x.received), 0) AS weight", 1)}) w ON TRUE
+            )
+            SELECT sc.sku_id, COUNT(*), COALESCE(SUM(p.weight), 0)
+            FROM per p
+            CROSS JOIN LATERAL (
+                SELECT sc.sku_id FROM {count} sc WHERE sc.visit_id = p.visit_id AND sc.stock > 0 {one_sku}
+                OFFSET 0
+            ) sc
+            GROUP BY sc.sku_id
+            UNION ALL
+            SELECT -1, COUNT(visit_id), COALESCE(SUM(weight), 0) FROM per
+        """  # noqa: S608
     return f"""
         WITH outlets AS ({outlet_sql}),
-        win AS (
-            SELECT sc.account_id, sc.visit_id, sc.sku_id, sc.counted_on, sc.stock, sc.received
-            FROM {table} sc
-            WHERE sc.counted_on >= %s AND sc.counted_on <= %s AND sc.account_id IN (SELECT id FROM outlets)
-        ),
-        lastday AS (SELECT account_id, MAX(counted_on) AS d FROM win GROUP BY account_id),
-        lastvisit AS (
-            SELECT w.account_id, MAX(w.visit_id) AS visit_id
-            FROM win w JOIN lastday l ON l.account_id = w.account_id AND w.counted_on = l.d
-            GROUP BY w.account_id
-        ),
-        weights AS (SELECT account_id, SUM(received) AS weight FROM win GROUP BY account_id)
-        SELECT w.sku_id, COUNT(*), COALESCE(SUM(g.weight), 0)
-        FROM win w
-        JOIN lastvisit lv ON lv.visit_id = w.visit_id AND lv.account_id = w.account_id
-        LEFT JOIN weights g ON g.account_id = w.account_id
-        WHERE w.stock > 0 {"AND w.sku_id = %s" if sku_filter else ""}
-        GROUP BY w.sku_id
+        per AS (SELECT o.id AS account_id, ({latest}) AS visit_id, ({weight}) AS weight FROM outlets o)
+        SELECT sc.sku_id, COUNT(*), COALESCE(SUM(p.weight), 0)
+        FROM per p JOIN {count} sc ON sc.visit_id = p.visit_id
+        WHERE sc.stock > 0 {one_sku}
+        GROUP BY sc.sku_id
         UNION ALL
-        SELECT -1, (SELECT COUNT(*) FROM lastvisit), (SELECT COALESCE(SUM(weight), 0) FROM weights)
+        SELECT -1, COUNT(visit_id), COALESCE(SUM(weight), 0) FROM per
     """  # noqa: S608
 
 
@@ -370,14 +389,19 @@ def distribution_for(
     outlet_count = outlets.count()
     outlet_sql, outlet_params = outlets.order_by().values("id").query.sql_with_params()
     single = skus is not None and len(skus) == 1
-    params: list[Any] = [*outlet_params, start, end]
+    params: list[Any] = [*outlet_params, start, end, start, end]
     if single and skus is not None:
         params.append(skus[0].pk)
     figures: dict[int, tuple[int, int]] = {}
     counted = weight_total = 0
+    postgresql = connection.vendor == "postgresql"
     if outlet_count:
-        with connection.cursor() as cursor:
-            cursor.execute(_distribution_sql(outlet_sql, single), params)
+        with transaction.atomic(), connection.cursor() as cursor:
+            if postgresql:
+                # The per-outlet probes make the estimated cost look huge; compiling the query
+                # (JIT) then costs more than running it.
+                cursor.execute("SET LOCAL jit = off")
+            cursor.execute(_distribution_sql(outlet_sql, single, postgresql=postgresql), params)
             for sku_id, n, weight in cursor.fetchall():
                 if int(sku_id) == -1:
                     counted, weight_total = int(n), int(weight)
