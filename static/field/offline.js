@@ -92,7 +92,7 @@
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { "Idempotency-Key": item.key, "X-CSRFToken": csrf() }
+      headers: { "Idempotency-Key": item.key, "X-CSRFToken": csrf(), "X-Field-Fetch": "1" }
     });
   }
   function fieldsOf(form) {

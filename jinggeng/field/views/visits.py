@@ -246,7 +246,8 @@ def _act(request: HttpRequest, visit_id: int, call: Callable[[], Any], done: str
             raise Http404(missing.message) from missing
         context["error"] = exc
         return render_page(request, "field/visit_detail.html", context, status=exc.status)
-    messages.success(request, done)
+    if not request.headers.get("X-Field-Fetch"):  # offline.js follows the redirect itself: no flash
+        messages.success(request, done)
     target = request.POST.get("next", "")
     if target != reverse("field:today"):
         target = reverse("field:visit_detail", args=[visit_id])
