@@ -155,3 +155,14 @@ def test_pages_do_not_grow_a_query_per_row(
         assert c.get(reverse("field:visit_suggest", args=[visit.pk])).status_code == 200
     with django_assert_max_num_queries(16):
         assert c.get(reverse("field:distribution"), {"org_unit": org.shanghai.pk}).status_code == 200
+
+
+def test_htmx_gets_the_form_fragment_with_its_errors(client_for, rep, visit, cola):
+    r = client_for(rep).post(
+        reverse("field:visit_stock", args=[visit.pk]), {f"s{cola.pk}-stock_pieces": "-4"}, HTTP_HX_REQUEST="true"
+    )
+    assert r.status_code == 200  # htmx swaps only 2xx answers
+    html = r.content.decode()
+    assert html.lstrip().startswith('<form id="stock-sheet"')
+    assert "第 1 行（COLA）：库存不能为负数" in html
+    assert StockCount.objects.count() == 0

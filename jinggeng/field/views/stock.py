@@ -52,6 +52,12 @@ def _visit_url(visit: Visit) -> str:
     return reverse("field:card", args=[visit.account_id])
 
 
+def _form_status(request: HttpRequest, status: int) -> int:
+    """422 for a refused form, but 200 to htmx, which swaps only successful answers (the errors
+    are on the fragment either way)."""
+    return 200 if is_htmx(request) else status
+
+
 def _is_open(visit: Visit) -> bool:
     return visit.check_in_at is not None and visit.status not in services.CLOSED_STATUSES
 
@@ -154,7 +160,9 @@ def visit_stock(request: HttpRequest, visit_id: int) -> HttpResponse:
             values = dict.fromkeys(UNIT_FIELDS, "")
         row.values = values
     context = {**_visit_context(request, visit), "rows": rows, "general_errors": general}
-    return render_page(request, "field/stock_count.html", context, fragment="sheet", status=status)
+    return render_page(
+        request, "field/stock_count.html", context, fragment="sheet", status=_form_status(request, status)
+    )
 
 
 # --------------------------------------------------------------------------- suggested order
@@ -206,7 +214,9 @@ def visit_suggest(request: HttpRequest, visit_id: int) -> HttpResponse:
         "result": result,
         "can_order": request.user.has_perm("orders.add_salesorder"),
     }
-    return render_page(request, "field/stock_suggest.html", context, fragment="suggestion", status=status)
+    return render_page(
+        request, "field/stock_suggest.html", context, fragment="suggestion", status=_form_status(request, status)
+    )
 
 
 # --------------------------------------------------------------------------- competitor notes
@@ -243,7 +253,9 @@ def visit_competitor(request: HttpRequest, visit_id: int) -> HttpResponse:
         "errors": errors,
         "values": values,
     }
-    return render_page(request, "field/competitor_notes.html", context, fragment="notes", status=status)
+    return render_page(
+        request, "field/competitor_notes.html", context, fragment="notes", status=_form_status(request, status)
+    )
 
 
 # --------------------------------------------------------------------------- customer card and distribution
