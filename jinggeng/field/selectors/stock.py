@@ -238,8 +238,12 @@ def customer_card(*, actor: Any, account_id: int) -> CustomerCard:
             .prefetch_related("flags")
             .order_by("-visit_date", "-id")[:CARD_VISITS]
         )
+        # Photos are served by the visits part only to those who may see their visit.
         photos = list(
-            VisitPhoto.objects.filter(visit__in=[v.pk for v in visits]).select_related("visit").order_by("-id")[:12]
+            VisitPhoto.objects.filter(visit__in=[v.pk for v in visits])
+            .filter(visit__in=visits_visible(actor).values("pk"))
+            .select_related("visit")
+            .order_by("-id")[:12]
         )
     sheet = stock_sheet(actor=actor, account=outlet) if actor.has_perm("field.view_stockcount") else None
     notes: list[CompetitorNote] = []

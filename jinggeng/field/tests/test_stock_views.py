@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from jinggeng.core.models import AuditLog
 from jinggeng.customers.tests.factories import ContactFactory
-from jinggeng.field.models import CompetitorNote, StockCount, SuggestedOrderLine, VisitFlag, VisitStatus
+from jinggeng.field.models import (
+    CompetitorNote,
+    StockCount,
+    SuggestedOrderLine,
+    VisitFlag,
+    VisitPhoto,
+    VisitStatus,
+)
 from jinggeng.field.tests.factories_stock import (  # noqa: F401 (fixtures)
     DAY,
     cola,
@@ -93,6 +100,9 @@ def test_competitor_page_adds_a_note_and_shows_errors(client_for, rep, visit):
 def test_customer_card_shows_profile_visits_flags_and_stock_sheet(client_for, rep, visit, history):
     ContactFactory(account=visit.account, name="王老板", phone="13900000001")
     VisitFlag.objects.create(visit=visit, code="far_check_in", detail={"distance_m": 350})
+    photo = VisitPhoto.objects.create(
+        visit=visit, file="visits/2026/11/shelf.jpg", sha256="a" * 64, size=1000, content_type="image/jpeg"
+    )
     record_today(rep, visit)
     r = client_for(rep).get(reverse("field:card", args=[visit.account_id]))
     assert r.status_code == 200
@@ -100,6 +110,7 @@ def test_customer_card_shows_profile_visits_flags_and_stock_sheet(client_for, re
     assert visit.account.name in html
     assert "王老板" in html and "tel:13900000001" in html
     assert "签到距离过远" in html
+    assert f'src="{reverse("field:visit_photo_file", args=[photo.pk])}"' in html
     assert "进销存" in html
     assert "<td>11-30</td><td>20</td><td>48</td><td>36</td>" in html
     assert reverse("field:visit_stock", args=[visit.pk]) in html  # the open visit's steps
