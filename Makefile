@@ -60,6 +60,8 @@ run: $(VENV)/.base static messages
 	$(BIN)/jinggeng worker --background
 	nohup $(BIN)/jinggeng pipeline_alerts --every 60 >> var/alerts.log 2>&1 & echo $$! > var/pipeline_alerts.pid
 	nohup $(BIN)/jinggeng orders_overdue_alerts --every 86400 >> var/alerts.log 2>&1 & echo $$! > var/orders_alerts.pid
+	nohup $(BIN)/jinggeng field_plan --every 3600 >> var/alerts.log 2>&1 & echo $$! > var/field_plan.pid
+	nohup $(BIN)/jinggeng field_coverage_alerts --every 86400 >> var/alerts.log 2>&1 & echo $$! > var/field_coverage_alerts.pid
 	$(BIN)/jinggeng serve --port $(PORT)
 
 # Stops what `make run` started in the background (the worker and the alert loops).
