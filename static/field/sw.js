@@ -58,11 +58,14 @@ self.addEventListener("fetch", function (event) {
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "cache" || !Array.isArray(data.urls)) { return; }
+  // One at a time: gentle on a poor network (and on the server).
   event.waitUntil(caches.open(CACHE).then(function (cache) {
-    return Promise.all(data.urls.slice(0, 200).map(function (u) {
-      return fetch(u, { credentials: "same-origin" }).then(function (r) {
-        if (r.ok && !r.redirected) { return cache.put(u, r); }
-      }).catch(function () {});
-    }));
+    return data.urls.slice(0, 200).reduce(function (chain, u) {
+      return chain.then(function () {
+        return fetch(u, { credentials: "same-origin" }).then(function (r) {
+          if (r.ok && !r.redirected) { return cache.put(u, r); }
+        }).catch(function () {});
+      });
+    }, Promise.resolve());
   }));
 });

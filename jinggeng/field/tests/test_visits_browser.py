@@ -61,6 +61,8 @@ def test_check_in_offline_step_and_offline_reading(phone_browser, rep):
     # background; waiting for them also keeps the live server to one request at a time).
     urls = page.evaluate("JSON.parse(document.getElementById('fv-urls').textContent)")
     assert reverse("field:visit_detail", args=[visit.pk]) in urls
+    urls = [u for u in urls if u.startswith("/field/visits/")]
+    assert len(urls) == 2
     until(
         page,
         "async (urls) => { const c = await caches.open('jinggeng-field-v1');"
