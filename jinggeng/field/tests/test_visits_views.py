@@ -237,3 +237,15 @@ def test_links_to_the_stock_part_pages(rep, visit, client_for):
     if card:
         assert card in html
     assert optional_url("field:no_such_page", 1) == ""
+
+
+@pytest.mark.django_db
+def test_pages_do_not_grow_a_query_per_visit(rep, area_manager, std, client_for, django_assert_max_num_queries):
+    for n in range(6):
+        v = visit_today(rep, outlet(rep), std=std, planned_position=n + 1)
+        v.flags.create(code="far_check_in", detail={"distance_m": 300.0, "max_distance_m": 200.0})
+    rep_client, manager_client = client_for(rep), client_for(area_manager)
+    with django_assert_max_num_queries(10):
+        assert rep_client.get(url("today")).status_code == 200
+    with django_assert_max_num_queries(11):
+        assert manager_client.get(url("visit_list")).status_code == 200
