@@ -227,15 +227,23 @@ def test_service_worker_is_served_for_the_field_scope(client):
 
 
 @pytest.mark.django_db
-def test_links_to_the_stock_part_pages(rep, visit, client_for):
-    """The visit page links the stock part's pages by their URL names (guarded until they
-    exist): once they do, the links are there."""
+def test_links_to_the_stock_part_pages(rep, shop, client_for):
+    """The visit page and today's page link the stock part's pages by their URL names (looked
+    up with a guard, so a missing one is left out rather than breaking the page)."""
     from jinggeng.field.views.visits import optional_url
 
-    html = client_for(rep).get(url("visit_detail", visit.pk)).content.decode()
-    card = optional_url("field:card", visit.account_id)
-    if card:
-        assert card in html
+    std = standard(required_steps=["card", "stock"], optional_steps=["competitor", "order"])
+    visit = visit_today(rep, shop, std=std)
+    client = client_for(rep)
+    html = client.get(url("visit_detail", visit.pk)).content.decode()
+    for name, arg in (
+        ("visit_stock", visit.pk),
+        ("visit_competitor", visit.pk),
+        ("visit_suggest", visit.pk),
+        ("card", shop.pk),
+    ):
+        assert reverse(f"field:{name}", args=[arg]) in html, name
+    assert reverse("field:card", args=[shop.pk]) in client.get(url("today")).content.decode()
     assert optional_url("field:no_such_page", 1) == ""
 
 
