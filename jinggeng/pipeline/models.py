@@ -266,6 +266,13 @@ class Opportunity(BusinessModel):
             models.Index(fields=["pipeline", "stage", "org_unit"], name="opp_board_unit_idx"),
             models.Index(fields=["owner", "status", "id"], name="opp_owner_idx"),
             models.Index(fields=["org_unit", "status", "id"], name="opp_unit_idx"),
+            # The funnel and the board's totals read these columns from the index alone; the
+            # board's largest cards of a stage come from it in order.
+            models.Index(
+                fields=["pipeline", "org_unit", "stage", "-amount", "id"],
+                include=["status", "created_at", "closed_at", "owner"],
+                name="opp_funnel_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -305,7 +312,13 @@ class StageChange(models.Model):
         verbose_name = _("阶段变更")
         verbose_name_plural = _("阶段变更")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["opportunity", "at"], name="stagechange_opp_idx")]
+        indexes = [
+            models.Index(fields=["opportunity", "at"], name="stagechange_opp_idx"),
+            # The funnel: moves back or out of a lost stage (few), and moves into a lost stage
+            # by the stage they left (read from the index alone).
+            models.Index(fields=["from_stage", "to_stage"], name="stagechange_from_to_idx"),
+            models.Index(fields=["to_stage", "from_stage", "opportunity"], name="stagechange_to_from_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"

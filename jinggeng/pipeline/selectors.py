@@ -26,9 +26,8 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +35,7 @@ from jinggeng.core.audit import audit_history
 from jinggeng.core.errors import NotFound, ValidationFailed
 from jinggeng.core.models import AuditLog
 from jinggeng.core.pagination import Page, keyset_paginate
-from jinggeng.core.scope import apply_scope
+from jinggeng.core.scope import ScopeLevel, apply_scope
 from jinggeng.org.models import OrgUnit
 from jinggeng.org.scope import scope_for
 from jinggeng.pipeline.models import (
@@ -298,28 +297,58 @@ class BoardColumn:
     weighted: Decimal
 
 
+def _scope_parts(actor: Any, pipeline: Pipeline, f: OpportunityFilters) -> list[QuerySet[Opportunity]]:
+    """The actor's opportunities of ``pipeline`` (as `scoped_opportunities` and ``f``) as disjoint
+    parts an index serves one by one: those of the org units in scope, and the actor's own in
+    other units (the scope's "owner OR unit" split in two)."""
+    if not actor.has_perm("pipeline.view_opportunity"):
+        return []
+    scope = scope_for(actor)
+    base = opportunity_filter(Opportunity.objects.filter(pipeline=pipeline), f)
+    if scope.everything:
+        return [base]
+    units = sorted(scope.unit_ids) if scope.unit_ids and scope.level in (ScopeLevel.TEAM, ScopeLevel.SUBTREE) else []
+    parts = [base.filter(org_unit_id__in=units)] if units else []
+    if scope.user_id is not None:
+        own = base.filter(owner_id=scope.user_id)
+        parts.append(own.exclude(org_unit_id__in=units) if units else own)
+    return parts
+
+
 def opportunity_board(
     *, actor: Any, pipeline_id: int, filters: OpportunityFilters | None = None, per_column: int = 50
 ) -> list[BoardColumn]:
-    """The kanban board: per stage the first cards (largest first) and the stage totals."""
+    """The kanban board: per stage the first cards (largest first) and the stage totals.
+
+    The actor's opportunities are read as disjoint parts (`_scope_parts`) so each is served by
+    the (pipeline, org unit, stage, amount) index: totals from the index alone, and per stage the
+    largest cards by an ordered index scan that stops after ``per_column`` rows."""
     pipeline = pipeline_get(pipeline_id=pipeline_id)
     f = filters or OpportunityFilters()
-    qs = opportunity_filter(scoped_opportunities(actor).filter(pipeline=pipeline), f)
-    totals = {
-        row["stage_id"]: row
-        for row in qs.values("stage_id").annotate(n=Count("id"), total=Sum("amount")).order_by("stage_id")
-    }
+    totals: dict[int, dict[str, Any]] = defaultdict(lambda: {"n": 0, "total": Decimal("0")})
+    candidates: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
+    for part in _scope_parts(actor, pipeline, f):
+        counts = part.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount")).order_by("stage_id")
+        small: list[int] = []
+        for agg in counts:
+            totals[agg["stage_id"]]["n"] += agg["n"]
+            totals[agg["stage_id"]]["total"] += agg["total"] or Decimal("0")
+            if agg["n"] <= per_column:
+                small.append(agg["stage_id"])
+            else:
+                top = part.filter(stage_id=agg["stage_id"]).order_by("-amount", "id")[:per_column]
+                candidates[agg["stage_id"]] += [(amount, pk) for pk, amount in top.values_list("id", "amount")]
+        if small:
+            for pk, stage_id, amount in part.filter(stage_id__in=small).values_list("id", "stage_id", "amount"):
+                candidates[stage_id].append((amount, pk))
+    top_ids = [
+        pk
+        for rows in candidates.values()
+        for _amount, pk in sorted(rows, key=lambda row: (-row[0], row[1]))[:per_column]
+    ]
     columns = []
-    # The first cards of every column: rank within the stage on the opportunity table alone,
-    # keep the top ones, then load those few cards with their account and owner.
-    top_ids = (
-        qs.order_by()
-        .annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("id").asc()]))
-        .filter(rank__lte=per_column)
-        .values_list("id", flat=True)
-    )
     ranked = (
-        Opportunity.objects.filter(pk__in=list(top_ids))
+        Opportunity.objects.filter(pk__in=top_ids)
         .select_related("account", "owner__employee")
         .order_by("stage_id", "-amount", "id")
     )
@@ -471,25 +500,75 @@ class Funnel:
     filters: OpportunityFilters = field(default_factory=OpportunityFilters)
 
 
-def _reached_max(pipeline: Pipeline, qs: QuerySet[Opportunity] | None) -> dict[int, int]:
-    """{highest non-lost stage order an opportunity reached: how many opportunities}, from the
-    stage history, aggregated twice in the database (per opportunity, then per order) so no
-    per-opportunity row leaves it. ``qs`` limits the opportunities (None: the whole pipeline)."""
-    orders = {s.pk: s.order for s in pipeline.stages.all() if not s.is_lost}
-    if not orders:
+IRREGULAR_LIST = 20_000
+
+
+def _reached_max(
+    pipeline: Pipeline, qs: QuerySet[Opportunity] | None, now_in: dict[int, tuple[int, Decimal]]
+) -> dict[int, int]:
+    """{highest non-lost stage order an opportunity reached: how many opportunities}.
+
+    Read from the stage history without grouping it per opportunity (millions of rows): every
+    opportunity has a history from its creation (`opportunity_create` writes the first change).
+    A history is *regular* when it only moves up the stage order and, if it is lost, ends there.
+    A regular opportunity in a non-lost stage reached exactly that stage (``now_in`` counts them);
+    a regular lost one reached the stage it was lost from (its move into the lost stage says
+    which). Only the irregular few (moved back, or reopened after being lost) are aggregated
+    from their whole history. ``qs`` limits the opportunities (None: the whole pipeline)."""
+    stages = list(pipeline.stages.all())
+    order = {s.pk: s.order for s in stages}
+    open_ids = sorted(s.pk for s in stages if not s.is_lost)
+    lost_ids = sorted(s.pk for s in stages if s.is_lost)
+    if not open_ids:
         return {}
-    top = Max(Case(*(When(to_stage_id=pk, then=Value(order)) for pk, order in orders.items())))
-    changes = StageChange.objects.filter(to_stage_id__in=sorted(orders))
+    back = Q(pk__in=[])
+    for source in stages:
+        if source.is_lost:
+            back |= Q(from_stage_id=source.pk)
+        else:
+            lower = [t.pk for t in stages if not t.is_lost and t.order <= source.order]
+            back |= Q(from_stage_id=source.pk, to_stage_id__in=lower)
+    moved = StageChange.objects.filter(back).order_by().values("opportunity_id")
+    # Few, as a rule: a literal list keeps the planner's estimates right; many: a subquery.
+    # (No DISTINCT / LIMIT: either makes PostgreSQL walk the whole history in id order.)
+    found = sorted(set(moved.values_list("opportunity_id", flat=True)))
+    irregular: Any = found if len(found) <= IRREGULAR_LIST else moved
+    opportunities = qs.order_by() if qs is not None else Opportunity.objects.filter(pipeline=pipeline)
+    reached: dict[int, int] = defaultdict(int)
+    # Regular opportunities in a non-lost stage: the stage they are in.
+    moved_back = (
+        dict(opportunities.filter(pk__in=irregular).values_list("stage_id").annotate(n=Count("id")).order_by())
+        if found
+        else {}
+    )
+    for stage_id, (count, _amount) in now_in.items():
+        if stage_id in order and stage_id not in lost_ids:
+            reached[order[stage_id]] += count - moved_back.get(stage_id, 0)
+    # Regular lost opportunities: the stage they were lost from (all moves into a lost stage,
+    # less those of the irregular few; two counts the index answers alone).
+    if lost_ids:
+        lost_moves = StageChange.objects.filter(to_stage_id__in=lost_ids, from_stage_id__in=open_ids)
+        if qs is not None:
+            lost_moves = lost_moves.filter(opportunity_id__in=qs.order_by().filter(stage_id__in=lost_ids).values("id"))
+        parts = [(lost_moves, 1)] + ([(lost_moves.filter(opportunity_id__in=irregular), -1)] if found else [])
+        for moves, sign in parts:
+            for from_stage, count in moves.order_by().values_list("from_stage_id").annotate(n=Count("*")):
+                reached[order[from_stage]] += sign * count
+    if not found:
+        return {k: n for k, n in reached.items() if n}
+    # The irregular few: the highest non-lost stage in their history.
+    top = Max(Case(*(When(to_stage_id=pk, then=Value(order[pk])) for pk in open_ids)))
+    changes = StageChange.objects.filter(to_stage_id__in=open_ids, opportunity_id__in=irregular)
     if qs is not None:
         changes = changes.filter(opportunity_id__in=qs.order_by().values("id"))
     inner = changes.order_by().values("opportunity_id").annotate(reached_top=top).values("reached_top")
     sql, params = inner.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.reached_top, COUNT(*) FROM ({sql}) t GROUP BY t.reached_top",  # noqa: S608
-            params,
-        )
-        return {int(order): int(n) for order, n in cursor.fetchall() if order is not None}
+        cursor.execute(f"SELECT t.reached_top, COUNT(*) FROM ({sql}) t GROUP BY t.reached_top", params)  # noqa: S608
+        for top_order, count in cursor.fetchall():
+            if top_order is not None:
+                reached[int(top_order)] += int(count)
+    return {k: n for k, n in reached.items() if n}
 
 
 def funnel(*, actor: Any, pipeline_id: int, filters: OpportunityFilters | None = None) -> Funnel:
@@ -525,7 +604,7 @@ def funnel(*, actor: Any, pipeline_id: int, filters: OpportunityFilters | None =
     unfiltered = (
         f == OpportunityFilters() and actor.has_perm("pipeline.view_opportunity") and scope_for(actor).everything
     )
-    reached_max = _reached_max(pipeline, None if unfiltered else qs)
+    reached_max = _reached_max(pipeline, None if unfiltered else qs, now_in)
     reached: dict[int, int] = {}
     for stage in open_stages:
         reached[stage.pk] = sum(n for order, n in reached_max.items() if order >= stage.order)
