@@ -13,6 +13,7 @@
  *    server refuses (4xx) is dropped from the queue and listed on the page; a 5xx stays queued.
  * 3. Reading offline: the service worker `/field/sw.js` (see that file) keeps a copy of the
  *    field pages opened, and this script asks it to keep today's visits and outlet cards too.
+ *    Logging out from a field page drops those copies.
  */
 (function () {
   "use strict";
@@ -189,6 +190,16 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form instanceof HTMLFormElement && /\/logout\/?$/.test(new URL(form.action, location.href).pathname)
+        && window.caches) {
+      // Logging out of a field page: drop the pages kept for reading offline, then log out.
+      event.preventDefault();
+      caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (n) { return n.indexOf("jinggeng-field-") === 0; })
+          .map(function (n) { return caches.delete(n); }));
+      }).catch(function () {}).then(function () { form.submit(); });
+      return;
+    }
     if (!(form instanceof HTMLFormElement) || (!form.hasAttribute("data-offline") && !form.hasAttribute("data-geo"))) {
       return;
     }

@@ -8,8 +8,8 @@
  *   outlet cards, which are fetched and kept at once, so they can be read offline later.
  * - POSTs are never touched here: offline submissions are queued by offline.js, which retries
  *   them with their Idempotency-Key.
- * Copies are per browser profile; logging out does not clear them (the cache is replaced as
- * pages are opened again, and CACHE changes with each new version of this file).
+ * Copies are per browser profile; logging out from a field page clears them (offline.js), and
+ * CACHE changes with each new version of this file.
  */
 "use strict";
 var CACHE = "jinggeng-field-v1";

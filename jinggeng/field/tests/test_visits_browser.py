@@ -112,4 +112,10 @@ def test_check_in_offline_step_and_offline_reading(phone_browser, rep):
     page.goto(today_url)
     assert page.get_by_text("第二家小店").first.is_visible()
     page.context.set_offline(False)
+
+    # Logging out from a field page drops the copies kept for offline reading.
+    page.goto(today_url)
+    page.locator("form[action$='/logout/'] button").click()
+    page.wait_for_url("**/login/**")
+    until(page, "async () => (await caches.keys()).filter(n => n.startsWith('jinggeng-field-')).length === 0")
     assert errors == []
