@@ -232,6 +232,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100, help="orders created and submitted one after another")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the concurrent order run")
     parser.add_argument("--no-report", action="store_true", help="do not append to docs/performance.md")
+    parser.add_argument("--reads-only", action="store_true", help="skip the order submission runs")
     args = parser.parse_args()
     load_at_start = os.getloadavg()[0]
 
@@ -280,11 +281,13 @@ def main() -> None:
                 console.print(f"{username}: {case.name} — {len(case.statements[0])} SELECT statement(s) per request")
                 run_http(c, case, warmup=args.warmup, requests=args.requests)
                 run_sql(url, case, warmup=args.warmup, requests=args.requests)
-        token0, account0, lines0 = writers[0]
-        console.print(f"{reps[0]}: {args.orders} orders of 20 lines, one after another")
-        serial = run_orders(base, token0, account0, lines0, warmup=args.warmup, count=args.orders)
-        console.print(f"{CLIENTS} clients creating and submitting orders for {args.seconds:.0f} s")
-        loaded, rate = run_concurrent(base, writers, seconds=args.seconds)
+        serial, loaded, rate = WriteTimes(), WriteTimes(), 0.0
+        if not args.reads_only:
+            token0, account0, lines0 = writers[0]
+            console.print(f"{reps[0]}: {args.orders} orders of 20 lines, one after another")
+            serial = run_orders(base, token0, account0, lines0, warmup=args.warmup, count=args.orders)
+            console.print(f"{CLIENTS} clients creating and submitting orders for {args.seconds:.0f} s")
+            loaded, rate = run_concurrent(base, writers, seconds=args.seconds)
     finally:
         server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
