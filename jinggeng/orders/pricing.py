@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from jinggeng.orders.models import PriceList, PriceListItem
@@ -42,6 +42,9 @@ class PricingRequest:
     sku: Any  # catalog.Sku
     on_date: dt.date
     quantity_pieces: Decimal | None = None
+    # The account's valid price-list items of this SKU in precedence order, when the caller
+    # fetched them for many SKUs at once (`price_items_for`); None: the step queries itself.
+    candidates: tuple[PriceListItem, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,33 +87,57 @@ def division_candidates(code: str) -> list[str]:
     return ["", code[:2] + "0000", code[:4] + "00", code]
 
 
-def step_price_list(request: PricingRequest, quote: PriceQuote | None) -> PriceQuote | None:
-    if quote is not None:
-        return quote
-    account, day = request.account, request.on_date
-    items = PriceListItem.objects.filter(
-        sku_id=request.sku.pk,
+PRECEDENCE = (
+    "-price_list__specificity",
+    "-price_list__priority",
+    "-price_list__valid_from",
+    "-price_list_id",
+    "-min_quantity",
+)
+
+
+def _valid_items(account: Any, day: dt.date) -> QuerySet[PriceListItem]:
+    return PriceListItem.objects.filter(
         price_list__active=True,
         price_list__valid_from__lte=day,
         price_list__account_type__in=["", account.account_type],
         price_list__grade__in=["", account.grade],
         price_list__division__in=division_candidates(account.division_id),
     ).filter(Q(price_list__valid_to__isnull=True) | Q(price_list__valid_to__gte=day))
-    if request.quantity_pieces is not None:
-        items = items.filter(min_quantity__lte=request.quantity_pieces)
+
+
+def price_items_for(*, account: Any, on_date: dt.date, sku_ids: Any) -> dict[int, tuple[PriceListItem, ...]]:
+    """Every price-list item valid for ``account`` on ``on_date`` for these SKUs, per SKU in
+    precedence order: one query for a whole order instead of one per line."""
+    found: dict[int, list[PriceListItem]] = {}
+    rows = _valid_items(account, on_date).filter(sku_id__in=sorted(set(sku_ids)))
+    for item in rows.select_related("price_list").order_by(*PRECEDENCE):
+        found.setdefault(item.sku_id, []).append(item)
+    return {sku_id: tuple(items) for sku_id, items in found.items()}
+
+
+def _first_applicable(items: tuple[PriceListItem, ...], quantity_pieces: Decimal | None) -> PriceListItem | None:
+    for item in items:
+        if (quantity_pieces is None and item.min_quantity == 0) or (
+            quantity_pieces is not None and item.min_quantity <= quantity_pieces
+        ):
+            return item
+    return None
+
+
+def step_price_list(request: PricingRequest, quote: PriceQuote | None) -> PriceQuote | None:
+    if quote is not None:
+        return quote
+    item: PriceListItem | None
+    if request.candidates is not None:
+        item = _first_applicable(request.candidates, request.quantity_pieces)
     else:
-        items = items.filter(min_quantity=0)
-    item = (
-        items.select_related("price_list")
-        .order_by(
-            "-price_list__specificity",
-            "-price_list__priority",
-            "-price_list__valid_from",
-            "-price_list_id",
-            "-min_quantity",
-        )
-        .first()
-    )
+        items = _valid_items(request.account, request.on_date).filter(sku_id=request.sku.pk)
+        if request.quantity_pieces is not None:
+            items = items.filter(min_quantity__lte=request.quantity_pieces)
+        else:
+            items = items.filter(min_quantity=0)
+        item = items.select_related("price_list").order_by(*PRECEDENCE).first()
     if item is None:
         return None
     pl = item.price_list
@@ -146,9 +173,13 @@ def price_for(
     on_date: dt.date,
     quantity_pieces: Decimal | None = None,
     steps: tuple[PricingStep, ...] | None = None,
+    candidates: tuple[PriceListItem, ...] | None = None,
 ) -> PriceQuote:
-    """The price per piece of ``sku`` for ``account`` on ``on_date`` (see the module docstring)."""
-    request = PricingRequest(account=account, sku=sku, on_date=on_date, quantity_pieces=quantity_pieces)
+    """The price per piece of ``sku`` for ``account`` on ``on_date`` (see the module docstring).
+    ``candidates``: this SKU's entry of `price_items_for`, when pricing many lines at once."""
+    request = PricingRequest(
+        account=account, sku=sku, on_date=on_date, quantity_pieces=quantity_pieces, candidates=candidates
+    )
     quote: PriceQuote | None = None
     for step in steps or PRICING_STEPS:
         quote = step(request, quote)

@@ -49,7 +49,7 @@ from jinggeng.orders.models import (
     PriceListItem,
     SalesOrder,
 )
-from jinggeng.orders.pricing import list_specificity, plain, price_for
+from jinggeng.orders.pricing import list_specificity, plain, price_for, price_items_for
 from jinggeng.org.models import Division, Employee, EmployeeStatus
 
 User = get_user_model()
@@ -396,15 +396,17 @@ def _item_clean(data: Mapping[str, Any], instance: PriceListItem | None) -> dict
     return values
 
 
-def _sku(value: Any, name: str, errors: dict[str, list[str]]) -> Sku | None:
+def _sku(value: Any, name: str, errors: dict[str, list[str]], known: Mapping[str, Sku] | None = None) -> Sku | None:
     text = _text(value)
     if not text:
         _add(errors, name, _("请选择 SKU"))
         return None
-    query = Q(code=text)
-    if text.isdigit():
-        query |= Q(pk=int(text))
-    sku = Sku.objects.filter(query).first()
+    if known is not None:
+        sku = known.get(text)
+    else:  # a code wins over an id
+        sku = Sku.objects.filter(code=text).first()
+        if sku is None and text.isdigit():
+            sku = Sku.objects.filter(pk=int(text)).first()
     if sku is None:
         _add(errors, name, _("SKU 不存在：%(v)s") % {"v": text})
     return sku
@@ -652,13 +654,43 @@ class CleanLine:
         return f"{self.sku.code} × {plain(self.quantity)} {self.unit} @ {self.net_price}"
 
 
+@dataclass
+class _LineLookups:
+    """SKUs (by code and by id as text) and their price-list items, fetched once for all the
+    lines of an order."""
+
+    skus: dict[str, Sku]
+    prices: dict[int, tuple[PriceListItem, ...]]
+
+
+def _line_lookups(*, account: Account, on_date: dt.date, rows: Sequence[Any]) -> _LineLookups:
+    texts = {_text(row.get("sku_id", row.get("sku"))) for row in rows if isinstance(row, Mapping)} - {""}
+    codes = sorted(texts)
+    ids = sorted(int(t) for t in texts if t.isdigit())
+    query = Q(code__in=codes) | Q(pk__in=ids)
+    skus: dict[str, Sku] = {}
+    found = list(Sku.objects.filter(query)) if texts else []
+    for sku in found:  # a code wins over an id, as in _sku
+        skus.setdefault(str(sku.pk), sku)
+    for sku in found:
+        skus[sku.code] = sku
+    prices = price_items_for(account=account, on_date=on_date, sku_ids=[s.pk for s in found]) if found else {}
+    return _LineLookups(skus={t: skus[t] for t in texts if t in skus}, prices=prices)
+
+
 def line_clean(
-    *, account: Account, on_date: dt.date, data: Mapping[str, Any], prefix: str, errors: dict[str, list[str]]
+    *,
+    account: Account,
+    on_date: dt.date,
+    data: Mapping[str, Any],
+    prefix: str,
+    errors: dict[str, list[str]],
+    lookups: _LineLookups | None = None,
 ) -> CleanLine | None:
     """One order line: SKU, unit (piece / pack / case or the SKU's unit names), quantity > 0,
     discount 0–100 %, list price from `price_for` unless given (never below zero)."""
     before = len(errors)
-    sku = _sku(data.get("sku_id", data.get("sku")), f"{prefix}sku", errors)
+    sku = _sku(data.get("sku_id", data.get("sku")), f"{prefix}sku", errors, known=lookups.skus if lookups else None)
     quantity = _decimal(data.get("quantity"), f"{prefix}quantity", errors, minimum=ZERO, strict=True, places=3)
     if quantity is None and f"{prefix}quantity" not in errors:
         _add(errors, f"{prefix}quantity", _("请填写数量"))
@@ -679,7 +711,13 @@ def line_clean(
     if manual_price is not None:
         list_price, price_list, reason = manual_price, None, _("手工价格")
     else:
-        quote = price_for(account=account, sku=sku, on_date=on_date, quantity_pieces=pieces)
+        quote = price_for(
+            account=account,
+            sku=sku,
+            on_date=on_date,
+            quantity_pieces=pieces,
+            candidates=lookups.prices.get(sku.pk, ()) if lookups else None,
+        )
         list_price, price_list, reason = quote.price, quote.price_list, quote.reason
     net_price = _money(list_price * (HUNDRED - discount) / HUNDRED)
     return CleanLine(
@@ -701,11 +739,14 @@ def _lines_clean(*, account: Account, on_date: dt.date, lines: Any, errors: dict
         _add(errors, "lines", _("订单行格式有误"))
         return []
     cleaned = []
+    lookups = _line_lookups(account=account, on_date=on_date, rows=lines)
     for index, row in enumerate(lines):
         if not isinstance(row, Mapping):
             _add(errors, f"lines.{index}", _("订单行格式有误"))
             continue
-        line = line_clean(account=account, on_date=on_date, data=row, prefix=f"lines.{index}.", errors=errors)
+        line = line_clean(
+            account=account, on_date=on_date, data=row, prefix=f"lines.{index}.", errors=errors, lookups=lookups
+        )
         if line is not None:
             cleaned.append(line)
     return cleaned

@@ -90,3 +90,53 @@ def test_pipeline_takes_extra_steps(account, sku):
     quote = price_for(account=account, sku=sku, on_date=DAY, steps=(*PRICING_STEPS, floor))
     assert quote.price == Decimal("3.00")
     assert quote.reason.endswith("价格下限")
+
+
+@pytest.mark.django_db
+def test_prefetched_candidates_price_like_the_single_lookup(account, sku):
+    """price_items_for fetches a whole order's prices at once; each line gets the same quote as
+    its own lookup would, tiers and precedence included."""
+    from jinggeng.orders.pricing import price_items_for
+
+    add(sku, "3.30", priority=1)
+    low = add(sku, "3.40")
+    PriceListItemFactory(price_list=low.price_list, sku=sku, price=Decimal("2.00"), min_quantity=Decimal("240"))
+    top = add(sku, "3.35", account_type="outlet")
+    PriceListItemFactory(price_list=top.price_list, sku=sku, price=Decimal("3.00"), min_quantity=Decimal("100"))
+    add(sku, "1.00", division="110000")  # another province: never a candidate
+    candidates = price_items_for(account=account, on_date=DAY, sku_ids=[sku.pk])[sku.pk]
+    assert len(candidates) == 5
+    for pieces in (None, Decimal("1"), Decimal("99"), Decimal("100"), Decimal("240")):
+        alone = price_for(account=account, sku=sku, on_date=DAY, quantity_pieces=pieces)
+        batched = price_for(account=account, sku=sku, on_date=DAY, quantity_pieces=pieces, candidates=candidates)
+        assert (batched.price, batched.price_list, batched.reason) == (alone.price, alone.price_list, alone.reason)
+
+
+@pytest.mark.django_db
+def test_order_lines_are_looked_up_in_a_constant_number_of_queries(rep, account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jinggeng.catalog.tests.factories import SkuFactory
+    from jinggeng.orders import services
+
+    skus = [SkuFactory(code=f"SKU-{n:02d}", base_price=Decimal("5.00")) for n in range(20)]
+    for s in skus[:10]:
+        add(s, "4.00")
+
+    def create(n):
+        data = {
+            "account_id": account.pk,
+            "order_date": DAY.isoformat(),
+            "lines": [{"sku": s.code, "unit": "piece", "quantity": "2"} for s in skus[:n]],
+        }
+        with CaptureQueriesContext(connection) as queries:
+            order, _created = services.order_create(actor=rep, data=data)
+        return order, len(queries.captured_queries)
+
+    create(1)  # the actor's permissions are cached from here on
+    _two, two_queries = create(2)
+    twenty, twenty_queries = create(20)
+    assert twenty_queries == two_queries == 12
+    prices = sorted(twenty.lines.values_list("list_price", flat=True))
+    assert prices == [Decimal("4.00")] * 10 + [Decimal("5.00")] * 10
