@@ -270,6 +270,10 @@ STANDARDS: tuple[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], int
     ),
 )
 STEP_ORDER = {kind: i for i, kind in enumerate(VisitStepKind.values)}
+#: Outlet visits a rep can make in a week (six days of about 27).
+WEEK_CAPACITY = 160
+#: Whose cycle is lengthened last when a rep has more outlets than visits (higher = later).
+PRIORITY: dict[str, int] = {AccountType.KEY_ACCOUNT: 3, AccountType.WHOLESALER: 2, AccountType.OUTLET: 1}
 
 DIRECTIONS = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
 COMPETITOR_NAMES = ("康师傅", "统一", "娃哈哈", "农夫山泉", "达利园", "旺旺", "盼盼", "今麦郎", "元气森林", "怡宝")
@@ -394,7 +398,9 @@ class RepInfo:
     unit: int
     supervisor: int
     # weekday → (weekly outlets, [biweekly outlets of the even week, of the odd week])
-    days: dict[int, tuple[list[Outlet], list[list[Outlet]]]] = field(default_factory=dict)
+    # weekday → [(period in weeks, week offset, outlets)]: weekly (1, 0), every two weeks (2, 0|1),
+    # every four weeks (4, 0‥3); the outlets run in the weeks where week index % period == offset
+    days: dict[int, list[tuple[int, int, list[Outlet]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -739,6 +745,19 @@ class FieldBuilder:
                 o.cycle_days = 7 if is_weekly else 14
                 o.standard = self.standard_for(o)
                 o.detail = rng.random() < self.spec.detail_share
+            # A rep visits at most WEEK_CAPACITY outlets a week: beyond it, the least important
+            # outlets (grade C first, key accounts last) get a longer cycle (up to four weeks).
+            load = sum(7 / o.cycle_days for o in outlets)
+            by_priority = sorted(
+                outlets, key=lambda o: (PRIORITY.get(o.account_type, 0), -ord(o.grade[:1] or "C"), o.id)
+            )
+            for _pass in range(2):
+                for o in by_priority:
+                    if load <= WEEK_CAPACITY:
+                        break
+                    if o.cycle_days < 28:
+                        load -= 7 / o.cycle_days - 7 / (2 * o.cycle_days)
+                        o.cycle_days *= 2
             clat = sum(o.lat for o in outlets) / len(outlets)
             clng = sum(o.lng for o in outlets) / len(outlets)
             coslat = math.cos(math.radians(clat))
@@ -764,13 +783,28 @@ class FieldBuilder:
                 direction = DIRECTIONS[round(angle / 45) % 8]
                 weekly = [o for o in ordered if o.cycle_days == 7]
                 biweekly = [o for o in ordered if o.cycle_days == 14]
+                four = [o for o in ordered if o.cycle_days == 28]
                 groups: list[tuple[str, str, list[Outlet], dt.date, str]] = [
                     ("", VisitCycle.WEEKLY, weekly, self.anchor, ""),
                     ("A", VisitCycle.BIWEEKLY, biweekly[0::2], self.anchor, "单周"),
                     ("B", VisitCycle.BIWEEKLY, biweekly[1::2], self.anchor + dt.timedelta(days=7), "双周"),
+                    *(
+                        (
+                            f"F{k + 1}",
+                            VisitCycle.FOUR_WEEKLY,
+                            four[k::4],
+                            self.anchor + dt.timedelta(days=7 * k),
+                            f"四周第{k + 1}周",
+                        )
+                        for k in range(4)
+                    ),
                 ]
-                parity: list[list[Outlet]] = [biweekly[0::2], biweekly[1::2]]
-                rep.days[weekday] = (weekly, parity)
+                rep.days[weekday] = [
+                    (1, 0, weekly),
+                    (2, 0, biweekly[0::2]),
+                    (2, 1, biweekly[1::2]),
+                    *((4, k, four[k::4]) for k in range(4)),
+                ]
                 for suffix, cycle, members, anchor, label in groups:
                     if not members:
                         continue
@@ -856,9 +890,9 @@ class FieldBuilder:
         found = rep.days.get(day.isoweekday())
         if not found:
             return []
-        weekly, parity = found
-        week = ((day - self.anchor).days // 7) % 2
-        return sorted(weekly + parity[week], key=lambda o: o.order_key)
+        week = (day - self.anchor).days // 7
+        due = [o for period, offset, members in found if week % period == offset for o in members]
+        return sorted(due, key=lambda o: o.order_key)
 
     # -- visits -------------------------------------------------------------------------------
 
@@ -870,18 +904,20 @@ class FieldBuilder:
             # As many days back as the target number of visits needs.
             per_weekday: dict[tuple[int, int], int] = defaultdict(int)
             for rep in self.reps.values():
-                for weekday, (weekly, parity) in rep.days.items():
-                    for week in (0, 1):
-                        per_weekday[(weekday, week)] += len(weekly) + len(parity[week])
+                for weekday, groups in rep.days.items():
+                    for week in range(4):
+                        per_weekday[(weekday, week)] += sum(
+                            len(members) for period, offset, members in groups if week % period == offset
+                        )
             total, first = 0, yesterday
             day = yesterday
             while total < self.spec.target_visits and day > yesterday - dt.timedelta(days=3660):
                 if day.isoweekday() in WORKDAYS:
-                    total += per_weekday[(day.isoweekday(), ((day - self.anchor).days // 7) % 2)]
+                    total += per_weekday[(day.isoweekday(), ((day - self.anchor).days // 7) % 4)]
                     first = day
                 day -= dt.timedelta(days=1)
             if first - dt.timedelta(days=7) < self.anchor:
-                self.anchor = first - dt.timedelta(days=first.weekday() + 14)
+                self.anchor = first - dt.timedelta(days=first.weekday() + 28)
                 self._reanchor()
         days = []
         day = first
@@ -898,6 +934,10 @@ class FieldBuilder:
         Route.objects.filter(cycle=VisitCycle.BIWEEKLY, code__endswith="B").update(
             anchor_date=self.anchor + dt.timedelta(days=7)
         )
+        for k in range(4):
+            Route.objects.filter(cycle=VisitCycle.FOUR_WEEKLY, code__endswith=f"F{k + 1}").update(
+                anchor_date=self.anchor + dt.timedelta(days=7 * k)
+            )
 
     def _choose_plants(self, days: list[dt.date]) -> None:
         """Candidate rep-days per planted kind (disjoint), lapsed outlets and late reports."""
@@ -919,9 +959,9 @@ class FieldBuilder:
         pool = [
             (o, recent[wd])
             for rep in self.reps.values()
-            for wd, (weekly, _parity) in sorted(rep.days.items())
+            for wd, groups in sorted(rep.days.items())
             if wd in recent
-            for o in weekly
+            for o in groups[0][2]  # the weekly outlets
         ]
         pool.sort(key=lambda p: p[0].id)
         self.lapsed: dict[int, dt.date] = {
@@ -1099,6 +1139,7 @@ class FieldBuilder:
             else rng.uniform(8 * 3600 + 15 * 60, 8 * 3600 + 50 * 60)
         )
         gaps: list[float] = []
+        gap_floors: list[float] = []
         lengths: list[float] = []
         floors: list[float] = []
         for i, (o, *_rest) in enumerate(visits):
@@ -1113,16 +1154,24 @@ class FieldBuilder:
                 length = rng.uniform((minimum + 2) * 60, (max(typical, minimum + 2) + 6) * 60)
                 floors.append((minimum + 1) * 60)
             gaps.append(travel)
+            gap_floors.append(travel if i in (0, impossible_at) else 30 + hops[i] / (40 / 3.6))
             lengths.append(length)
-        if early and n >= 2:
-            gaps[1] = max(gaps[1], 8 * 3600 + 5 * 60 - start - lengths[0])
+        if early and n >= 2:  # only the first visit is before working hours: the next waits
+            floors[0] = lengths[0]
+            gaps[1] = gap_floors[1] = max(gaps[1], 8 * 3600 + 5 * 60 - start - lengths[0])
         end_limit = 18 * 3600 + 40 * 60
         over = start + sum(gaps) + sum(lengths) - end_limit
-        if over > 0:  # shorten the visits (never below the floor) to end the day in time
-            spare = sum(length - floor for length, floor in zip(lengths, floors, strict=True))
+        if over > 0 and not early:  # a long day starts early
+            start_before, start = start, 8 * 3600 + 5 * 60
+            over -= start_before - start
+        if over > 0:  # shorten visits and travel (never below their floors) to end the day in time
+            spare = sum(a - b for a, b in zip(lengths, floors, strict=True)) + sum(
+                a - b for a, b in zip(gaps, gap_floors, strict=True)
+            )
             if spare > 0:
                 cut = min(1.0, over / spare)
-                lengths = [length - (length - floor) * cut for length, floor in zip(lengths, floors, strict=True)]
+                lengths = [a - (a - b) * cut for a, b in zip(lengths, floors, strict=True)]
+                gaps = [a - (a - b) * cut for a, b in zip(gaps, gap_floors, strict=True)]
 
         reuse_source: tuple[int, str, int] | None = None
         t = start
