@@ -241,3 +241,30 @@ def test_field_demo_is_reproducible_by_seed(company) -> None:
     clear_field()
     field_build(scale="small", seed=7, today=today)
     assert digest() != first
+
+
+def test_busy_reps_get_longer_cycles_and_still_only_planted_flags(company, monkeypatch) -> None:
+    """With more outlets than a rep can visit in a week (as at large scale), the least important
+    outlets move to two- and four-weekly routes; each coverage row has its route's cycle."""
+    from jinggeng.demo import field as demo_field
+    from jinggeng.field.models import VisitCycle
+
+    monkeypatch.setattr(demo_field, "WEEK_CAPACITY", 12)
+    result = field_build(scale="small", today=dt.date(2026, 11, 18))
+    cycles = Counter(Route.objects.values_list("cycle", flat=True))
+    assert cycles[VisitCycle.FOUR_WEEKLY] > 0 and cycles[VisitCycle.BIWEEKLY] > 0
+    days = {VisitCycle.WEEKLY: 7, VisitCycle.BIWEEKLY: 14, VisitCycle.FOUR_WEEKLY: 28}
+    for cycle, cycle_days in OutletCoverage.objects.values_list("route__cycle", "cycle_days"):
+        assert days[cycle] == cycle_days
+    # Four-weekly routes are anchored a week apart, so each outlet is planned once in any 28 days.
+    first = dt.date(2026, 11, 18) - dt.timedelta(days=28)
+    planned = Counter(
+        Visit.objects.filter(
+            route__cycle=VisitCycle.FOUR_WEEKLY, planned_date__gt=first, carried_from__isnull=True
+        ).values_list("account_id", flat=True)
+    )
+    assert planned and max(planned.values()) == 1
+    found = rules_flags()
+    assert Counter(code for _v, code in found) == Counter(
+        {FLAG_OF_PLANT[k].value: result.planted[k] for k in FLAG_OF_PLANT}
+    )
