@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from jinggeng.core.audit import audit_create, audit_record, audit_update, snapshot
-from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from jinggeng.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from jinggeng.core.models import AuditAction
 from jinggeng.customers.access import account_scope
 from jinggeng.customers.models import Account
@@ -228,8 +228,9 @@ def _idempotent(
     on_rollback: Callable[[], None] | None = None,
 ) -> tuple[T, bool]:
     """``run`` unless the key already made its result; a concurrent retry that loses the race
-    on the unique (actor, key) answers with the winner's result. ``on_rollback`` undoes what
-    the database cannot (a stored file) when ``run``'s rows are rolled back."""
+    answers with the winner's result — whether it lost on the unique (actor, key) or on a rule
+    the winner's commit now breaks (the visit exists, the visit is checked in). ``on_rollback``
+    undoes what the database cannot (a stored file) when ``run``'s rows are rolled back."""
     earlier = _earlier_request(actor, key, action, request_hash)
     if earlier is not None:
         return replay(earlier), False
@@ -241,7 +242,7 @@ def _idempotent(
     except BaseException as exc:
         if on_rollback is not None:
             on_rollback()
-        if not isinstance(exc, IntegrityError):
+        if not key or not isinstance(exc, IntegrityError | DomainError):
             raise
         earlier = _earlier_request(actor, key, action, request_hash)
         if earlier is None:

@@ -604,6 +604,7 @@ def test_concurrent_check_in_retries_check_in_once(restored_defaults, rep, visit
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")
 def test_concurrent_ad_hoc_and_photo_retries_create_one_each(restored_defaults, rep, shop):
     outcomes: list[bool] = []
+    failures: list[BaseException] = []
     barrier = threading.Barrier(4)
 
     def create() -> None:
@@ -611,6 +612,8 @@ def test_concurrent_ad_hoc_and_photo_retries_create_one_each(restored_defaults, 
             barrier.wait()
             _, created = visit_create_ad_hoc(actor=fresh(rep), account_id=shop.pk, idempotency_key="conc-adhoc-1")
             outcomes.append(created)
+        except BaseException as exc:  # a losing retry must answer with the winner's visit
+            failures.append(exc)
         finally:
             connections.close_all()
 
@@ -619,6 +622,7 @@ def test_concurrent_ad_hoc_and_photo_retries_create_one_each(restored_defaults, 
         t.start()
     for t in threads:
         t.join()
+    assert failures == []
     assert sorted(outcomes) == [False, False, False, True]
     visit = Visit.objects.get()
     visit_check_in(actor=fresh(rep), visit_id=visit.pk, data=position())
@@ -634,6 +638,8 @@ def test_concurrent_ad_hoc_and_photo_retries_create_one_each(restored_defaults, 
                 actor=fresh(rep), visit_id=visit.pk, upload=upload(content, "p.webp"), idempotency_key="conc-photo-1"
             )
             photos.append(created)
+        except BaseException as exc:
+            failures.append(exc)
         finally:
             connections.close_all()
 
@@ -642,5 +648,6 @@ def test_concurrent_ad_hoc_and_photo_retries_create_one_each(restored_defaults, 
         t.start()
     for t in threads:
         t.join()
+    assert failures == []
     assert sorted(photos) == [False, False, True]
     assert VisitPhoto.objects.count() == 1
