@@ -382,6 +382,7 @@ class Outlet:
     channel_type_id: int | None
     rep: int
     unit: int
+    since: dt.date  # the day the account was opened (local): no visits before it
     cycle_days: int = 7
     standard: StandardInfo | None = None
     route_id: int = 0
@@ -630,12 +631,25 @@ class FieldBuilder:
                 longitude__isnull=False,
             )
             .order_by("id")
-            .values_list("id", "latitude", "longitude", "account_type", "grade", "channel_type_id", "owner_id")
+            .values_list(
+                "id", "latitude", "longitude", "account_type", "grade", "channel_type_id", "owner_id", "created_at"
+            )
         )
-        for aid, lat, lng, kind, grade, channel, owner in rows.iterator(chunk_size=50_000):
+        tz = self.tz
+        for aid, lat, lng, kind, grade, channel, owner, created in rows.iterator(chunk_size=50_000):
             rep = self.reps[owner]
             self.outlets[owner].append(
-                Outlet(aid, float(lat or 0), float(lng or 0), kind, grade or "C", channel, owner, rep.unit)
+                Outlet(
+                    aid,
+                    float(lat or 0),
+                    float(lng or 0),
+                    kind,
+                    grade or "C",
+                    channel,
+                    owner,
+                    rep.unit,
+                    created.astimezone(tz).date(),
+                )
             )
 
     # -- standards ---------------------------------------------------------------------------
@@ -891,7 +905,7 @@ class FieldBuilder:
         if not found:
             return []
         week = (day - self.anchor).days // 7
-        due = [o for period, offset, members in found if week % period == offset for o in members]
+        due = [o for period, offset, members in found if week % period == offset for o in members if o.since <= day]
         return sorted(due, key=lambda o: o.order_key)
 
     # -- visits -------------------------------------------------------------------------------
@@ -961,7 +975,8 @@ class FieldBuilder:
             for rep in self.reps.values()
             for wd, groups in sorted(rep.days.items())
             if wd in recent
-            for o in groups[0][2]  # the weekly outlets
+            for o in groups[0][2]  # the weekly outlets, visited the week before
+            if o.since <= recent[wd] - dt.timedelta(days=7)
         ]
         pool.sort(key=lambda p: p[0].id)
         self.lapsed: dict[int, dt.date] = {

@@ -206,6 +206,14 @@ def test_field_demo_plants_exactly_what_the_rules_and_audits_find(company) -> No
             content = fh.read()
         assert hashlib.sha256(content).hexdigest() == photo.sha256 and len(content) == photo.size < 20_000
 
+    # No visit to an outlet before the day it was opened (a few were opened in the last weeks).
+    recent = 0
+    for visit_date, created in Visit.objects.values_list("visit_date", "account__created_at"):
+        opened = timezone.localdate(created)
+        assert visit_date >= opened
+        recent += opened > today - dt.timedelta(days=28)
+    assert recent
+
     # Positions: unflagged check-ins lie near the outlet.
     for v in Visit.objects.filter(status=VisitStatus.COMPLETED, flag_count=0)[:500]:
         assert v.check_in_distance_m is not None and v.check_in_distance_m < 100
