@@ -11,6 +11,7 @@ from rich.table import Table
 
 from jinggeng.core.errors import DomainError
 from jinggeng.demo.builder import DEMO_PASSWORD, PARTS, SCALES, demo_build, demo_exists
+from jinggeng.demo.field import field_exists
 from jinggeng.demo.progress import RichReporter
 from jinggeng.demo.sales import sales_exists
 
@@ -19,8 +20,9 @@ class Command(BaseCommand):
     help = (
         "Build the demo company for trying Jinggeng out: org tree, employees, catalog, accounts, and its "
         "sales (leads, opportunities, activities, price lists, contracts, orders, payments, receivables). "
-        "--only accounts builds the company without sales; --only sales adds the sales to a company built "
-        "earlier without rebuilding the accounts (e.g. `jinggeng demo --scale large --only sales`)."
+        "--only accounts builds the company without sales; --only sales (or --only field) adds the sales "
+        "(or the field execution: routes, visits, stock counts, reports, audits) to a company built earlier "
+        "without rebuilding the accounts (e.g. `jinggeng demo --scale large --only sales`)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,8 +34,8 @@ class Command(BaseCommand):
             "--only",
             choices=PARTS,
             default="",
-            help="accounts: the company without its sales; sales: add the sales data to an existing demo company "
-            "(same --scale and --seed as it was built with)",
+            help="accounts: the company without its sales; sales / field: add the sales or the field data to an "
+            "existing demo company (same --scale and --seed as it was built with)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +46,10 @@ class Command(BaseCommand):
         if options["if_empty"] and only == "sales" and sales_exists():
             console.print(_("数据库中已有销售数据，跳过演示数据。"))
             return
-        if options["if_empty"] and only != "sales" and demo_exists():
+        if options["if_empty"] and only == "field" and field_exists():
+            console.print(_("数据库中已有拜访数据，跳过演示数据。"))
+            return
+        if options["if_empty"] and only not in ("sales", "field") and demo_exists():
             console.print(_("数据库中已有客户数据，跳过演示数据。"))
             return
         try:
