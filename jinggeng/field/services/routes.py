@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from jinggeng.core.audit import audit_create, audit_delete, audit_update, snapshot
 from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from jinggeng.core.models import AuditAction, AuditLog
 from jinggeng.core.scope import Scope
 from jinggeng.customers.access import account_scope
 from jinggeng.customers.models import Account, AccountStatus
@@ -1425,6 +1426,23 @@ def visits_plan_day(*, day: dt.date, reps: Iterable[Any] | None = None) -> PlanR
             )
         )
     carried = _insert(carry)
+    if created or missed or carried:
+        # A system batch: one audit record per run (who: nobody; what: the counts), rather than
+        # one per planned visit, which would double the largest table.
+        AuditLog.objects.create(
+            actor=None,
+            action=AuditAction.CREATE,
+            entity="field.visit",
+            entity_id=f"plan:{day.isoformat()}",
+            entity_repr=(_("拜访计划 %(day)s") % {"day": day.isoformat()})[:255],
+            changes={
+                "planned": [None, created],
+                "missed": [None, missed],
+                "carried": [None, carried],
+                "reps": [None, sorted(rep_ids) if rep_ids is not None else "all"],
+            },
+            reason=_("按线路生成当日拜访计划，未拜访的顺延"),
+        )
     return PlanResult(day=day, created=created, missed=missed, carried=carried)
 
 

@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from jinggeng.core.models import AuditLog
 from jinggeng.field.models import Visit, VisitCycle, VisitKind, VisitStatus
 from jinggeng.field.services.routes import visits_plan_day
 from jinggeng.field.tests.factories import RouteFactory, RouteStopFactory, VisitStandardFactory, shanghai_outlets
@@ -54,6 +55,10 @@ def test_plan_creates_the_days_visits_once(rep, routes, org):
     again = visits_plan_day(day=MONDAY)
     assert (again.created, again.missed, again.carried) == (0, 0, 0)
     assert Visit.objects.count() == 3
+    # One audit record for the run that planned something; none for the run that changed nothing.
+    (log,) = AuditLog.objects.filter(entity="field.visit", entity_id=f"plan:{MONDAY.isoformat()}")
+    assert log.actor_id is None
+    assert log.changes == {"planned": [None, 3], "missed": [None, 0], "carried": [None, 0], "reps": [None, "all"]}
 
 
 @pytest.mark.django_db
