@@ -267,6 +267,8 @@ class Visit(BusinessModel):
             models.Index(fields=["org_unit", "visit_date"], name="visit_unit_date_idx"),
             models.Index(fields=["account", "visit_date"], name="visit_account_date_idx"),
             models.Index(fields=["visit_date", "status"], name="visit_date_status_idx"),
+            # The rep's previous check-in (impossible-travel rule) without reading their history.
+            models.Index(fields=["rep", "check_in_at"], name="visit_rep_checkin_idx"),
         ]
 
     def __str__(self) -> str:

@@ -317,12 +317,13 @@ def visit_create_ad_hoc(
 def _previous_visit(visit: Visit, at: dt.datetime) -> rules.PreviousVisit | None:
     """The rep's latest other visit checked in before ``at`` on the same local day."""
     day = timezone.localtime(at).date()
+    # A range on check_in_at itself (not on its date), so the (rep, check_in_at) index serves it.
+    since = timezone.make_aware(dt.datetime.combine(day - dt.timedelta(days=1), dt.time.min))
     candidates = (
         Visit.objects.filter(
             rep_id=visit.rep_id,
-            check_in_at__isnull=False,
+            check_in_at__gte=since,
             check_in_latitude__isnull=False,
-            check_in_at__date__gte=day - dt.timedelta(days=1),
         )
         .exclude(pk=visit.pk)
         .order_by("-check_in_at", "-id")[:10]
