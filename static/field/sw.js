@@ -11,7 +11,10 @@
  * Copies are per browser profile; logging out from a field page clears them (offline.js), and
  * CACHE changes with each new version of this file.
  */
+
 "use strict";
+// Filled in by the view that serves this file, in the language of the page that registered it.
+var OFFLINE_TEXT = "__OFFLINE_TEXT__";
 var CACHE = "jinggeng-field-v1";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
@@ -48,7 +51,7 @@ self.addEventListener("fetch", function (event) {
       return caches.match(request, { ignoreVary: true }).then(function (hit) {
         return hit || new Response(
           "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
-          "<p style='font:16px sans-serif;padding:16px'>离线：此页面尚未保存在手机上。Offline: this page was not saved on the phone.</p>",
+          "<p style='font:16px sans-serif;padding:16px'>" + OFFLINE_TEXT + "</p>",
           { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
       });
     }));

@@ -224,6 +224,12 @@ def test_service_worker_is_served_for_the_field_scope(client):
     assert r["Content-Type"].startswith("text/javascript")
     assert r["Service-Worker-Allowed"] == "/field/"
     assert b'addEventListener("fetch"' in r.content
+    # Its one message is translated for the language of the request that fetched it.
+    body = r.content.decode()
+    assert "__OFFLINE_TEXT__" not in body
+    assert 'var OFFLINE_TEXT = "离线：' in body
+    english = client.get(url("service_worker"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'var OFFLINE_TEXT = "Offline:' in english
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ failure); a done action redirects (303).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -367,7 +369,14 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     if not path:
         raise Http404("sw.js")
     found = path[0] if isinstance(path, list) else path
-    response = HttpResponse(Path(found).read_text(encoding="utf-8"), content_type="text/javascript; charset=utf-8")
+    # The one message the worker shows itself (a page never opened online), translated here.
+    offline_text = escape(_("离线：此页面尚未保存在手机上，联网后打开一次即可离线查看。"))
+    script = (
+        Path(found)
+        .read_text(encoding="utf-8")
+        .replace('"__OFFLINE_TEXT__"', json.dumps(offline_text, ensure_ascii=False))
+    )
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = "/field/"
     response["Cache-Control"] = "no-cache"
     return response
