@@ -186,15 +186,20 @@ def _remember(
         ) from None
 
 
-def _step_upsert(visit: Visit, kind: str, data: Mapping[str, Any], *, merge: bool = False) -> VisitStep:
-    """Write (or rewrite) the visit's step of ``kind``; with ``merge`` keep other keys of its data."""
+def _step_upsert(actor: Any, visit: Visit, kind: str, data: Mapping[str, Any], *, merge: bool = False) -> VisitStep:
+    """Write (or rewrite) the visit's step of ``kind``, audited as the visits part's steps are;
+    with ``merge`` keep other keys of its data."""
     step = VisitStep.objects.filter(visit=visit, kind=kind).first()
     now = timezone.now()
     if step is None:
-        return VisitStep.objects.create(visit=visit, kind=kind, done_at=now, data=dict(data))
+        step = VisitStep.objects.create(visit=visit, kind=kind, done_at=now, data=dict(data))
+        audit_create(actor=actor, instance=step)
+        return step
+    before = snapshot(step, ["data", "done_at"])
     step.data = {**(step.data or {}), **data} if merge else dict(data)
     step.done_at = now
     step.save(update_fields=["data", "done_at"])
+    audit_update(actor=actor, instance=step, before=before)
     return step
 
 
@@ -345,6 +350,7 @@ def stock_count_record(*, actor: Any, visit: Visit | int, lines: Any, idempotenc
         ]
     )
     _step_upsert(
+        actor,
         the_visit,
         VisitStepKind.STOCK,
         {
@@ -357,7 +363,7 @@ def stock_count_record(*, actor: Any, visit: Visit | int, lines: Any, idempotenc
     shelf = {c.sku.code: c.facings for c in counts if c.facings is not None}
     prices = {c.sku.code: str(c.price_seen) for c in counts if c.price_seen is not None}
     if shelf or prices:
-        _step_upsert(the_visit, VisitStepKind.SHELF, {"facings": shelf, "prices": prices}, merge=True)
+        _step_upsert(actor, the_visit, VisitStepKind.SHELF, {"facings": shelf, "prices": prices}, merge=True)
     if the_visit.order_id is None:
         SuggestedOrderLine.objects.filter(visit=the_visit).delete()
     audit_record(
@@ -616,6 +622,7 @@ def suggested_order_accept(
     if result.order is not None and result.status == "ordered":
         result.message = _("已生成草稿订单 %(n)s") % {"n": result.order.number}
     _step_upsert(
+        actor,
         the_visit,
         VisitStepKind.ORDER,
         {
@@ -711,6 +718,7 @@ def competitor_note_add(
     )
     notes = list(CompetitorNote.objects.filter(visit=the_visit).order_by("id"))
     _step_upsert(
+        actor,
         the_visit,
         VisitStepKind.COMPETITOR,
         {"notes": len(notes), "brands": sorted({n.brand_name for n in notes if n.brand_name})},

@@ -76,6 +76,11 @@ def test_record_stock_in_pieces_and_units_writes_the_steps_and_audit(rep, visit,
     log = AuditLog.objects.get(entity="field.visit", entity_id=str(visit.pk))
     assert log.action == "create"
     assert log.changes == {"stock_counts": [None, ["COLA: 39/48 f4 ¥3.80", "TEA: 0/12"]]}
+    # The steps it wrote carry their own records, as steps recorded by hand do.
+    step_logs = AuditLog.objects.filter(entity="field.visitstep")
+    assert sorted((x.entity_id, x.action) for x in step_logs) == sorted(
+        [(str(stock_step.pk), "create"), (str(shelf.pk), "create")]
+    )
 
 
 def test_recording_again_replaces_the_visits_lines_and_audits_old_and_new(rep, visit, cola, tea):
