@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 
 from jinggeng.catalog.api import router as catalog_router
-from jinggeng.core.api import BrowserSessionAuth, TokenAuth, install_problem_handlers
+from jinggeng.core.api import BrowserSessionAuth, JSONRenderer, TokenAuth, install_problem_handlers
 from jinggeng.core.api_views import router as core_router
 from jinggeng.customers.api import router as customers_router
 from jinggeng.field.api import router as field_router
@@ -21,6 +21,7 @@ api = NinjaAPI(
     auth=[TokenAuth(), BrowserSessionAuth()],
     docs_url="/docs",
     urls_namespace="api",
+    renderer=JSONRenderer(),
 )
 install_problem_handlers(api)
 api.add_router("/", core_router, tags=["platform"])

@@ -6,14 +6,19 @@ The API object itself is assembled in ``config/api.py`` from each app's router.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import BaseRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+from pydantic import BaseModel, ConfigDict
 
 from jinggeng.core.errors import DomainError
 from jinggeng.core.tokens import token_authenticate
@@ -41,6 +46,57 @@ class BrowserSessionAuth(SessionAuth):
         if user is not None and not getattr(user, "is_active", False):
             return None
         return user
+
+
+class Row(BaseModel):
+    """An output shape filled from plain values (dicts or attributes), validated entirely inside
+    pydantic-core.
+
+    ninja's ``Schema`` wraps every object it validates in a ``DjangoGetter`` so that
+    ``resolve_*`` methods and related managers work, which costs a Python call per field: about
+    3 ms for a page of 50 accounts, more than the SQL behind it. Lists that build their rows
+    as plain values (``.values()`` rows turned into dicts) use ``Row`` instead; shapes that
+    need ``resolve_*`` stay ``Schema``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+_FALLBACK_ENCODER = NinjaJSONEncoder()
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(value: Any) -> Any:
+    if type(value) is Decimal:  # the common case (coordinates, amounts) without the encoder's chain
+        return str(value)
+    return _FALLBACK_ENCODER.default(value)
+
+
+def dump_json(data: Any) -> bytes:
+    """JSON as the API writes it: orjson writes the document (UTF-8, no ``\\u`` escapes); what
+    orjson does not know natively goes through ninja's encoder, dates and times included, so
+    every value keeps the form Django's encoder gives it (``2026-11-25T08:30:00.123Z``,
+    decimals as strings). The standard library's encoder took about 0.5 ms for a page of 50
+    accounts, orjson 0.1 ms."""
+    return orjson.dumps(data, default=_json_default, option=_ORJSON_OPTIONS)
+
+
+class JSONRenderer(BaseRenderer):
+    """The API's renderer (``dump_json``)."""
+
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return dump_json(data)
+
+
+def json_response(data: Any, *, status: int = 200) -> HttpResponse:
+    """An API answer written straight from plain values, skipping ninja's response validation.
+
+    For the hottest lists only (validating and dumping a page of 50 rows costs about 0.6 ms, a
+    tenth of the request): the operation keeps its ``response=`` schema for the OpenAPI
+    document, builds its rows in one function, and a test validates real answers against the
+    schema (``core/tests/test_fast_paths.py``)."""
+    return HttpResponse(dump_json(data), status=status, content_type="application/json; charset=utf-8")
 
 
 class ErrorItem(Schema):

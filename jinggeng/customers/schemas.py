@@ -8,6 +8,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from jinggeng.core.api import Row
+
 
 class AccountIn(Schema):
     code: str | None = None
@@ -56,7 +58,7 @@ class AccountPatch(Schema):
     custom: dict[str, Any] | None = None
 
 
-class Ref(Schema):
+class Ref(Row):
     id: int
     name: str
 
@@ -90,7 +92,7 @@ class AccountOut(Schema):
     updated_at: dt.datetime
 
 
-class AccountListItem(Schema):
+class AccountListItem(Row):
     id: int
     code: str | None
     name: str
@@ -106,7 +108,7 @@ class AccountListItem(Schema):
     longitude: Decimal | None
 
 
-class AccountPage(Schema):
+class AccountPage(Row):
     items: list[AccountListItem]
     next_cursor: str | None
 
