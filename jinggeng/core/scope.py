@@ -46,11 +46,16 @@ class Scope:
         """A filter for records with an owner and/or an org unit."""
         if self.everything:
             return Q()
-        condition = Q(pk__in=[])
+        parts: list[Q] = []
         if owner_field and self.user_id is not None:
-            condition |= Q(**{f"{owner_field}_id": self.user_id})
+            parts.append(Q(**{f"{owner_field}_id": self.user_id}))
         if unit_field and self.unit_ids and self.level in (ScopeLevel.TEAM, ScopeLevel.SUBTREE):
-            condition |= Q(**{f"{unit_field}_id__in": sorted(self.unit_ids)})
+            parts.append(Q(**{f"{unit_field}_id__in": sorted(self.unit_ids)}))
+        if not parts:
+            return Q(pk__in=[])  # nothing visible
+        condition = parts[0]
+        for part in parts[1:]:
+            condition |= part
         return condition
 
     def allows(self, *, owner_id: int | None, unit_id: int | None) -> bool:
