@@ -107,9 +107,12 @@ def codepoint_collation() -> bool:
     return bool(row) and str(row[0]) in {"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"}
 
 
-def account_filter(qs: QuerySet[Account], filters: AccountFilters) -> QuerySet[Account]:
+def account_filter(
+    qs: QuerySet[Account], filters: AccountFilters, *, merged_excluded: bool = False
+) -> QuerySet[Account]:
+    """``filters`` applied to ``qs``; ``merged_excluded``: ``qs`` already leaves merged accounts out."""
     f = filters
-    if not f.include_merged:
+    if not f.include_merged and not merged_excluded:
         qs = qs.filter(merged_into__isnull=True)
     if f.q:
         term = f.q.strip()
@@ -200,11 +203,27 @@ def account_list_values(
     second statement is compiled once and reused (``core.compiled.rows_by_pk``)."""
     field_name = sort.lstrip("-")
     keys = ("id",) if field_name in ("id", "pk") else ("id", field_name)
-    qs = account_filter(scoped_accounts(actor), filters or AccountFilters()).values(*keys)
+    f = filters or AccountFilters()
+    if actor.has_perm("customers.view_account"):
+        base = _list_base(account_scope(actor), keys, f.include_merged).all()
+    else:
+        base = Account.objects.none().values(*keys)
+    qs = account_filter(base, f, merged_excluded=True)
     page = keyset_paginate(qs, sort=sort, allowed_sorts=ACCOUNT_SORTS, cursor=cursor, limit=limit)
     ids = [row["id"] for row in page.items]
     rows = rows_by_pk(Account, LIST_VALUES, ids)
     return Page(items=[rows[i] for i in ids], next_cursor=page.next_cursor, sort=page.sort)
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_base(scope: Scope, keys: tuple[str, ...], include_merged: bool) -> QuerySet[Account]:
+    """The scope's accounts as the list's first statement starts: merged ones left out unless
+    asked for, only the keys selected. Built once per scope like ``_scoped_base``; never
+    evaluated itself."""
+    qs = _scoped_base(scope)
+    if not include_merged:
+        qs = qs.filter(merged_into__isnull=True)
+    return qs.values(*keys)
 
 
 def account_export_rows(*, actor: Any, filters: AccountFilters | None = None) -> QuerySet[Account]:
