@@ -32,6 +32,8 @@ class Command(BaseCommand):
         argv = [
             "gunicorn",
             "config.wsgi:application",
+            "--config",
+            "python:config.gunicorn",
             "--bind",
             bind,
             "--workers",
