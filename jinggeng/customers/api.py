@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import Query, Router, Schema, Status
 
-from jinggeng.core.api import HISTORY_LIMIT, AuditEntryOut, json_response
+from jinggeng.core.api import HISTORY_LIMIT, AuditEntryOut, Row, json_response
 from jinggeng.core.models import AuditLog
 from jinggeng.customers import selectors, services
-from jinggeng.customers.models import Account, Contact, SupplyLink
+from jinggeng.customers.models import Contact, SupplyLink
 from jinggeng.customers.schemas import (
     AccountIn,
     AccountOut,
@@ -49,63 +49,29 @@ def person_name(user: Any) -> str | None:
         return str(user.username)
 
 
-def _user_ref(user: Any) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    try:
-        name = user.employee.name
-    except Exception:
-        name = user.username
-    return {"id": user.pk, "name": name}
-
-
-def account_out(a: Account) -> dict[str, Any]:
+def account_out(r: dict[str, Any], tags: list[str], *, en: bool) -> dict[str, Any]:
+    """The detail shape (AccountOut) from ``selectors.account_detail_values``."""
     return {
-        "id": a.pk,
-        "code": a.code,
-        "name": a.name,
-        "short_name": a.short_name,
-        "account_type": a.account_type,
-        "channel_type": a.channel_type.code if a.channel_type_id and a.channel_type else None,
-        "grade": a.grade,
-        "credit_rating": a.credit_rating,
-        "credit_limit": a.credit_limit,
-        "tax_id": a.tax_id,
-        "phone": a.phone,
-        "address": a.address,
-        "division": a.division_id,
-        "division_name": a.division.full_name,
-        "latitude": a.latitude,
-        "longitude": a.longitude,
-        "owner": _user_ref(a.owner),
-        "org_unit": {"id": a.org_unit_id, "name": a.org_unit.display_name},
-        "status": a.status,
-        "tags": sorted(t.name for t in a.tags.all()),
-        "custom": a.custom,
-        "notes": a.notes,
-        "merged_into": a.merged_into_id,
-        "version": a.version,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
+        **account_row(r, en=en),
+        "short_name": r["short_name"],
+        "channel_type": r["channel_type__code"],
+        "credit_rating": r["credit_rating"],
+        "credit_limit": r["credit_limit"],
+        "tax_id": r["tax_id"],
+        "address": r["address"],
+        "tags": tags,
+        "custom": r["custom"],
+        "notes": r["notes"],
+        "merged_into": r["merged_into_id"],
+        "version": r["version"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
     }
 
 
-def account_item(a: Account) -> dict[str, Any]:
-    return {
-        "id": a.pk,
-        "code": a.code,
-        "name": a.name,
-        "account_type": a.account_type,
-        "grade": a.grade,
-        "status": a.status,
-        "division": a.division_id,
-        "division_name": a.division.full_name,
-        "phone": a.phone,
-        "owner": _user_ref(a.owner),
-        "org_unit": {"id": a.org_unit_id, "name": a.org_unit.display_name},
-        "latitude": a.latitude,
-        "longitude": a.longitude,
-    }
+def account_detail(request: HttpRequest, account_id: int) -> dict[str, Any]:
+    row, tags = selectors.account_detail_values(actor=request.user, account_id=account_id)
+    return account_out(row, tags, en=(get_language() or "").startswith("en"))
 
 
 def account_row(r: dict[str, Any], *, en: bool) -> dict[str, Any]:
@@ -166,7 +132,7 @@ def _limit(limit: int) -> int:
     return max(1, min(limit, settings.PAGE_SIZE_MAX))
 
 
-class AccountQuery(Schema):
+class AccountQuery(Row):
     q: str = ""
     name_contains: str = ""
     account_type: str = ""
@@ -224,7 +190,7 @@ def create_account(request: HttpRequest, payload: AccountIn, allow_duplicate: bo
     """A suspected duplicate (same phone, tax id, or normalised name in the same city) answers
     409 `duplicate_suspected` with the candidates; repeat with `allow_duplicate=true` to create anyway."""
     account = services.account_create(actor=request.user, data=payload.dict(), allow_duplicate=allow_duplicate)
-    return Status(201, account_out(selectors.account_get(actor=request.user, account_id=account.pk)))
+    return Status(201, account_detail(request, account.pk))
 
 
 @router.get("/accounts/duplicates", response=list[DuplicateOut], summary="Check for duplicates before creating")
@@ -265,7 +231,7 @@ def transfer_all(request: HttpRequest, payload: TransferAllIn) -> dict[str, int]
 
 @router.get("/accounts/{account_id}", response=AccountOut)
 def get_account(request: HttpRequest, account_id: int) -> dict[str, Any]:
-    return account_out(selectors.account_get(actor=request.user, account_id=account_id))
+    return account_detail(request, account_id)
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut)
@@ -273,7 +239,7 @@ def update_account(request: HttpRequest, account_id: int, payload: AccountPatch)
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
     services.account_update(actor=request.user, account_id=account_id, data=data, expected_version=version)
-    return account_out(selectors.account_get(actor=request.user, account_id=account_id))
+    return account_detail(request, account_id)
 
 
 @router.delete("/accounts/{account_id}", response={204: None})
@@ -307,7 +273,7 @@ def transfer_account(request: HttpRequest, account_id: int, payload: TransferIn)
     services.account_transfer(
         actor=request.user, account_id=account_id, to_owner=payload.to_owner, reason=payload.reason
     )
-    return account_out(selectors.account_get(actor=request.user, account_id=account_id))
+    return account_detail(request, account_id)
 
 
 @router.post("/accounts/{account_id}/merge", response=AccountOut, summary="Merge another account into this one")
@@ -315,7 +281,7 @@ def merge_account(request: HttpRequest, account_id: int, payload: MergeIn) -> di
     services.account_merge(
         actor=request.user, survivor_id=account_id, merged_id=payload.merged_id, reason=payload.reason
     )
-    return account_out(selectors.account_get(actor=request.user, account_id=account_id))
+    return account_detail(request, account_id)
 
 
 @router.get("/contacts", response=ContactPage)

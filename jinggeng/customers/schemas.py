@@ -63,7 +63,7 @@ class Ref(Row):
     name: str
 
 
-class AccountOut(Schema):
+class AccountOut(Row):
     id: int
     code: str | None
     name: str

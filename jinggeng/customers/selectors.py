@@ -237,16 +237,59 @@ def account_export_rows(*, actor: Any, filters: AccountFilters | None = None) ->
 
 
 def account_get(*, actor: Any, account_id: int) -> Account:
-    account = (
-        scoped_accounts(actor)
-        .select_related("owner__employee", "org_unit", "division", "channel_type", "merged_into")
-        .prefetch_related("tags")
-        .filter(pk=account_id)
-        .first()
-    )
-    if account is None:
+    # get() rather than first(): first() orders by id, and ordering a select of five related
+    # tables made Django compare every selected column with the order (2 ms a request).
+    try:
+        return (
+            scoped_accounts(actor)
+            .select_related("owner__employee", "org_unit", "division", "channel_type")
+            .prefetch_related("tags")
+            .get(pk=account_id)
+        )
+    except Account.DoesNotExist:
+        raise NotFound(_("客户不存在")) from None
+
+
+DETAIL_VALUES = (
+    *LIST_VALUES,
+    "short_name",
+    "channel_type__code",
+    "credit_rating",
+    "credit_limit",
+    "tax_id",
+    "address",
+    "custom",
+    "notes",
+    "merged_into_id",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def account_row_visible(scope: Scope, *, account_id: int, owner_id: int | None, unit_id: int | None) -> bool:
+    """The row-level twin of ``_apply_account_scope``: would the scope's filter keep this row?"""
+    return scope.everything or scope.allows(owner_id=owner_id, unit_id=unit_id) or account_id in scope.account_ids
+
+
+def account_detail_values(*, actor: Any, account_id: int) -> tuple[dict[str, Any], list[str]]:
+    """One account as plain values, with its tag names: what the API's detail returns.
+
+    The row comes from a statement compiled once (``rows_by_pk``) and the scope is checked on
+    the row (``account_row_visible``), so a detail costs one short statement plus the tags;
+    through ``account_get`` (five related models, every column) Django spent 3 ms compiling.
+    Outside the scope: ``NotFound``, as everywhere."""
+    row = rows_by_pk(Account, DETAIL_VALUES, [account_id]).get(account_id)
+    if (
+        row is None
+        or not actor.has_perm("customers.view_account")
+        or not account_row_visible(
+            account_scope(actor), account_id=account_id, owner_id=row["owner_id"], unit_id=row["org_unit_id"]
+        )
+    ):
         raise NotFound(_("客户不存在"))
-    return account
+    tags = sorted(Account.tags.through.objects.filter(account_id=account_id).values_list("tag__name", flat=True))
+    return row, tags
 
 
 def account_history(*, actor: Any, account_id: int) -> QuerySet[AuditLog]:

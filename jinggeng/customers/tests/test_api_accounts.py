@@ -363,3 +363,57 @@ def test_distributor_user_sees_own_company_and_its_outlets(client_for, org, rep)
     staff = make_employee("dist1", "distributor_user", org.shanghai, name="经销商员工").user
     AccountUser.objects.create(user=staff, account=distributor)
     assert names(client_for(staff).get(f"{API}/accounts")) == ["下游门店", "浦东经销商"]
+
+
+@pytest.mark.django_db
+def test_detail_visibility_is_the_list_scope_for_every_persona(
+    client_for, org, rep, teammate, area_manager, outsider, general_manager
+):
+    """The detail checks the scope on the row (``account_row_visible``); the list filters in
+    SQL. For every persona, a distributor's staff included, both must agree on every account."""
+    from jinggeng.customers.models import AccountUser, SupplyLink
+    from jinggeng.customers.selectors import scoped_accounts
+    from jinggeng.org.tests.factories import make_employee
+
+    distributor = AccountFactory(name="浦东经销商", owner=rep, account_type="distributor")
+    outlet = AccountFactory(name="下游门店", owner=teammate)
+    SupplyLink.objects.create(supplier=distributor, customer=outlet)
+    unowned = AccountFactory(name="无主门店", owner=None, org_unit=org.shanghai)
+    north = AccountFactory(name="北京门店", owner=outsider, division_id="110105", city_code="110100")
+    company_level = AccountFactory(name="总部直营", owner=None, org_unit=org.company)
+    staff = make_employee("dist1", "distributor_user", org.shanghai, name="经销商员工").user
+    AccountUser.objects.create(user=staff, account=distributor)
+    everyone = [distributor, outlet, unowned, north, company_level]
+
+    for persona in (rep, teammate, area_manager, outsider, general_manager, staff):
+        visible = set(scoped_accounts(persona).values_list("id", flat=True))
+        c = client_for(persona)
+        for account in everyone:
+            response = c.get(f"{API}/accounts/{account.pk}")
+            expected = 200 if account.pk in visible else 404
+            assert response.status_code == expected, (persona.username, account.name)
+    assert {a.pk for a in everyone} == set(scoped_accounts(general_manager).values_list("id", flat=True))
+
+
+@pytest.mark.django_db
+def test_detail_answer_has_every_field_as_stored(client_for, rep):
+    from decimal import Decimal
+
+    from jinggeng.customers.models import Tag
+    from jinggeng.customers.schemas import AccountOut
+
+    account = AccountFactory(
+        owner=rep, name="浦东旗舰店", short_name="旗舰", credit_limit=Decimal("50000.00"), custom={"area_m2": 120}
+    )
+    account.tags.add(Tag.objects.create(name="重点"), Tag.objects.create(name="KA"))
+    body = client_for(rep).get(f"{API}/accounts/{account.pk}").json()
+    AccountOut.model_validate(body)
+    account.refresh_from_db()
+    assert body["name"] == "浦东旗舰店" and body["short_name"] == "旗舰"
+    assert body["credit_limit"] == "50000.00" and body["custom"] == {"area_m2": 120}
+    assert body["tags"] == ["KA", "重点"]
+    assert body["owner"] == {"id": rep.pk, "name": rep.employee.name}
+    assert body["org_unit"]["id"] == account.org_unit_id
+    assert body["division"] == "310115" and body["division_name"]
+    assert body["version"] == account.version and body["merged_into"] is None
+    assert body["created_at"].startswith(account.created_at.strftime("%Y-%m-%dT%H:%M"))
