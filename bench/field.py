@@ -18,9 +18,10 @@ Starts the app as in production (`jinggeng serve`: gunicorn, DEBUG off) and meas
                       as the general manager: yesterday, the last 7 days and the last 31 days;
                       goal p95 <= 100 ms
 
-Next to each figure: the SQL of the same request run directly with psycopg (statements captured
-from the request run in-process; a check-in's statements are replayed in a transaction that is
-rolled back).
+Next to each figure: the SQL of the same request run directly with psycopg (statements and
+their parameters captured from the request run in-process, bound on the server as the
+application binds them; a check-in's statements are replayed in a transaction that is rolled
+back).
 """
 
 from __future__ import annotations
@@ -60,13 +61,16 @@ GOAL_3E_P95_MS = 100.0
 REPS_FOR_CHECKIN = 25
 
 
+Statement = tuple[str, Any, bool]  # SQL, parameters, executemany
+
+
 @dataclass
 class Case:
     name: str
     goal_ms: float
     api_ms: list[float] = field(default_factory=list)
     sql_ms: list[float] = field(default_factory=list)
-    statements: list[list[str]] = field(default_factory=list)
+    statements: list[list[Statement]] = field(default_factory=list)
     note: str = ""
 
     def p(self, which: str, pct: float) -> float:
@@ -166,18 +170,26 @@ def checkin_body(lat: float, lng: float) -> dict[str, Any]:
     }
 
 
-def capture(token: str, method: str, url: str, body: dict[str, Any] | None = None) -> list[str]:
-    """The statements Django runs for one request (in-process, same settings). A POST runs in a
-    transaction rolled back afterwards, so nothing changes."""
+def capture(token: str, method: str, url: str, body: dict[str, Any] | None = None) -> list[Statement]:
+    """The statements Django runs for one request (in-process, same settings), each with its
+    parameters, so the direct run binds them on the server as the application does. A POST
+    runs in a transaction rolled back afterwards, so nothing changes."""
     from django.db import connection, transaction
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     headers = {"Authorization": f"Bearer {token}"}
+    skip = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+    captured: list[Statement] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not sql.lstrip().upper().startswith(skip):
+            captured.append((sql, list(params) if many else tuple(params or ()), bool(many)))
+        return execute(sql, params, many, context)
+
     if method == "GET":
         client.get(url, headers=headers)  # warm per-process caches first
-        with CaptureQueriesContext(connection) as ctx:
+        with connection.execute_wrapper(record):
             response = client.get(url, headers=headers)
     else:
 
@@ -185,7 +197,7 @@ def capture(token: str, method: str, url: str, body: dict[str, Any] | None = Non
             pass
 
         with contextlib.suppress(Rollback), transaction.atomic():
-            with CaptureQueriesContext(connection) as ctx:
+            with connection.execute_wrapper(record):
                 response = client.post(
                     url,
                     data=body,
@@ -195,8 +207,7 @@ def capture(token: str, method: str, url: str, body: dict[str, Any] | None = Non
             raise Rollback
     if response.status_code not in (200, 201):
         raise SystemExit(f"in-process {method} {url} answered {response.status_code}: {response.content[:300]!r}")
-    skip = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-    return [q["sql"] for q in ctx.captured_queries if not q["sql"].lstrip().upper().startswith(skip)]
+    return captured
 
 
 def run_sql(dsn: str, case: Case, *, warmup: int, requests: int, rollback: bool) -> None:
@@ -210,8 +221,11 @@ def run_sql(dsn: str, case: Case, *, warmup: int, requests: int, rollback: bool)
         for n in range(warmup + requests):
             statements = next(batches)
             started = time.perf_counter()
-            for sql in statements:
-                cur.execute(sql.encode())
+            for sql, params, many in statements:
+                if many:
+                    cur.executemany(sql, params)
+                else:
+                    cur.execute(sql, params)
                 if cur.description is not None:
                     cur.fetchall()
             elapsed = (time.perf_counter() - started) * 1000

@@ -6,7 +6,7 @@
 Builds what is missing first: the company (`jinggeng demo --scale large`, about 3 minutes), then
 its sales (`jinggeng demo --scale large --only sales`). Starts the app as in production
 (`jinggeng serve`: gunicorn, DEBUG off) on 127.0.0.1 and measures through the HTTP API, with
-p50 / p95 next to the same SQL run directly (captured in-process, timed with psycopg):
+p50 / p95 next to the same SQL run directly (statements and parameters captured in-process, run with psycopg as the application runs them):
 
   * funnel, whole company       gm       GET /api/v1/pipeline/pipelines/{key_account}/funnel
   * funnel, one region          rm_east  the same in a regional manager's scope (华东大区)
@@ -383,7 +383,8 @@ def main() -> None:
             + f". {build[0].upper()}{build[1:]} Server: `jinggeng serve` (gunicorn, 2 workers x 4 threads, DEBUG off). "
             f"{args.warmup} warm-up then {args.requests} measured requests per figure. `gm` sees the whole company, "
             "`rm_east` the 华东大区 subtree, `sup_shanghai` one team (上海一组). Direct SQL: the SELECT statements "
-            "the same request runs, captured in-process and timed with psycopg.",
+            "the same request runs with their parameters, captured in-process and run with psycopg the way the "
+            "application runs them (parameters bound on the server, prepared after 5 runs).",
             "",
             *lines,
             "",
