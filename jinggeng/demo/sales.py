@@ -341,6 +341,10 @@ class SalesBuilder:
     def __init__(self, spec: SalesSpec, *, seed: int, reporter: Reporter, writer: BulkWriter) -> None:
         self.spec = spec
         self.rng = random.Random(f"sales-{seed}")
+        # Draws whose range or number depends on the wall clock (the hour of the run) come from
+        # their own generator, so the main stream, and with it every amount and date, is the
+        # same whatever time of day the demo is built.
+        self.clock_rng = random.Random(f"sales-clock-{seed}")
         self.report = reporter
         self.writer = writer
         self.now = timezone.now()
@@ -394,7 +398,7 @@ class SalesBuilder:
         """A time ``low``‥``high`` hours after ``start``, but before now."""
         moment = start + dt.timedelta(hours=self.rng.uniform(low_hours, high_hours))
         if moment >= self.now:
-            moment = start + (self.now - start) * self.rng.uniform(0.3, 0.9)
+            moment = start + (self.now - start) * self.clock_rng.uniform(0.3, 0.9)
         return moment
 
     def chain(self, user_id: int) -> list[int]:
@@ -417,7 +421,7 @@ class SalesBuilder:
         else:
             day, first = self.today + dt.timedelta(days=1), 9
         return dt.datetime.combine(
-            day, dt.time(self.rng.randrange(first, 18), self.rng.choice((0, 30))), tzinfo=self.tz
+            day, dt.time(self.clock_rng.randrange(first, 18), self.clock_rng.choice((0, 30))), tzinfo=self.tz
         )
 
     def person_name(self) -> str:

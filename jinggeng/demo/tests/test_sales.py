@@ -353,3 +353,26 @@ def test_sales_pages_show_real_records_to_the_demo_users() -> None:
     assert not any(o.name in html for o in others[:200] if not o.name.startswith("北京"))
     # Counter-check that the check can see names at all.
     assert Counter(o.org_unit_id for o in others) != Counter()
+
+
+def test_clock_dependent_draws_leave_the_main_random_stream_alone():
+    """The demo must be the same whatever hour it is built at: before, ``soon()`` drew from a
+    range that depends on the hour, which shifted every later draw (and, one morning, moved
+    enough receivables between ageing buckets to fail the test above)."""
+    from django.utils import timezone
+
+    from jinggeng.demo.sales import SalesBuilder
+
+    builder = SalesBuilder(None, seed=7, reporter=None, writer=None)  # type: ignore[arg-type]
+    start = builder.rng.getstate()
+    today = timezone.localdate()
+    after: set[object] = set()
+    for hour in (0, 8, 11, 15, 16, 21):
+        builder.rng.setstate(start)
+        builder.now = dt.datetime.combine(today, dt.time(hour, 5), tzinfo=builder.tz)
+        soon = builder.soon()
+        assert soon > builder.now
+        later = builder.later(builder.now - dt.timedelta(hours=2), 1, 6)
+        assert later <= builder.now
+        after.add(builder.rng.getstate())
+    assert len(after) == 1  # the main stream moved the same way at every hour
