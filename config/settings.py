@@ -273,6 +273,8 @@ FIELD_PHOTO_MAX_BYTES = env_int("FIELD_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
 FIELD_REPORT_DEADLINE = env_str("FIELD_REPORT_DEADLINE", "21:00")
 FIELD_ORDER_LEAD_DAYS = env_int("FIELD_ORDER_LEAD_DAYS", 2)
 FIELD_SAFETY_DAYS = env_int("FIELD_SAFETY_DAYS", 3)
+# How long a device request's Idempotency-Key is kept (a retry after that is a new request).
+FIELD_REQUEST_KEEP_DAYS = env_int("FIELD_REQUEST_KEEP_DAYS", 30)
 
 # API tokens: how long an authenticated token is remembered per process (seconds; 0 = never).
 API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 30)

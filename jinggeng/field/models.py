@@ -595,6 +595,7 @@ class VisitRequest(models.Model):
         verbose_name = _("拜访设备请求")
         verbose_name_plural = _("拜访设备请求")
         constraints = [models.UniqueConstraint(fields=["actor", "key"], name="visitrequest_actor_key_uniq")]
+        indexes = [models.Index(fields=["created_at"], name="visitrequest_created_idx")]  # pruning
 
     def __str__(self) -> str:
         return f"{self.actor_id} {self.key}"

@@ -16,8 +16,6 @@ for ``received``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,14 +23,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jinggeng.catalog.models import Brand, ProductStatus, Sku
 from jinggeng.core.audit import audit_create, audit_record, audit_update, snapshot
-from jinggeng.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from jinggeng.core.errors import NotFound, PermissionDenied, ValidationFailed
 from jinggeng.core.models import AuditAction
 from jinggeng.core.scope import apply_scope
 from jinggeng.field.models import (
@@ -41,11 +39,11 @@ from jinggeng.field.models import (
     StockCount,
     SuggestedOrderLine,
     Visit,
-    VisitRequest,
     VisitStatus,
     VisitStep,
     VisitStepKind,
 )
+from jinggeng.field.services import idempotency
 from jinggeng.field.suggest import Observation, suggest
 from jinggeng.org.scope import scope_for
 
@@ -146,44 +144,6 @@ def _price(value: Any, name: str, label: str, errors: dict[str, list[str]]) -> D
         _add(errors, name, _("%(what)s最多 2 位小数") % {"what": label})
         return None
     return number
-
-
-def _request_hash(data: Any) -> str:
-    raw = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _replay(actor: Any, key: str, *, action: str, visit: Visit, request_hash: str) -> VisitRequest | None:
-    """The earlier request with this key, when it was the same request; a key reused for
-    another request or another visit is refused (409 ``idempotency_key_reused``)."""
-    if not key:
-        return None
-    if len(key) < 8 or len(key) > 100:
-        raise ValidationFailed(_("Idempotency-Key 应为 8 到 100 个字符"), field="idempotency_key")
-    earlier = VisitRequest.objects.filter(actor=actor, key=key).first()
-    if earlier is None:
-        return None
-    if earlier.action != action or earlier.visit_id != visit.pk or earlier.request_hash != request_hash:
-        raise Conflict(
-            _("该 Idempotency-Key 已用于另一个不同的请求"), code="idempotency_key_reused", field="idempotency_key"
-        )
-    return earlier
-
-
-def _remember(
-    actor: Any, key: str, *, action: str, visit: Visit, request_hash: str, object_id: int | None = None
-) -> None:
-    if not key:
-        return
-    try:
-        with transaction.atomic():
-            VisitRequest.objects.create(
-                actor=actor, key=key, action=action, visit=visit, object_id=object_id, request_hash=request_hash
-            )
-    except IntegrityError:
-        raise Conflict(
-            _("该 Idempotency-Key 已用于另一个不同的请求"), code="idempotency_key_reused", field="idempotency_key"
-        ) from None
 
 
 def _step_upsert(actor: Any, visit: Visit, kind: str, data: Mapping[str, Any], *, merge: bool = False) -> VisitStep:
@@ -325,8 +285,9 @@ def stock_count_record(*, actor: Any, visit: Visit | int, lines: Any, idempotenc
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.add_stockcount")
     key = _text(idempotency_key)
-    request_hash = _request_hash(_stock_request_data(lines))
-    if _replay(actor, key, action="stock", visit=the_visit, request_hash=request_hash):
+    request_hash = idempotency.request_hash(_stock_request_data(lines))
+    key = idempotency.clean_key(key)
+    if idempotency.earlier_request(actor, key, action="stock", digest=request_hash, visit=the_visit):
         return list(StockCount.objects.filter(visit=the_visit).select_related("sku").order_by("sku__code"))
     _require_open(the_visit)
     cleaned = stock_lines_clean(lines)
@@ -373,7 +334,7 @@ def stock_count_record(*, actor: Any, visit: Visit | int, lines: Any, idempotenc
         changes={"stock_counts": [_count_summary(old) or None, _count_summary(counts)]},
         reason=_("重新盘点") if old else _("盘点库存"),
     )
-    _remember(actor, key, action="stock", visit=the_visit, request_hash=request_hash)
+    idempotency.remember(actor, key, action="stock", digest=request_hash, visit=the_visit, savepoint=True)
     return sorted(counts, key=lambda c: c.sku.code)
 
 
@@ -553,8 +514,9 @@ def suggested_order_accept(
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.change_suggestedorderline")
     key = _text(idempotency_key)
-    request_hash = _request_hash(quantities)
-    replay = _replay(actor, key, action="order", visit=the_visit, request_hash=request_hash)
+    request_hash = idempotency.request_hash(quantities)
+    key = idempotency.clean_key(key)
+    replay = idempotency.earlier_request(actor, key, action="order", digest=request_hash, visit=the_visit)
     if replay:
         lines = list(SuggestedOrderLine.objects.filter(visit=the_visit).select_related("sku").order_by("sku__code"))
         return AcceptResult(lines=lines, order=the_visit.order, created=False, status="replayed")
@@ -642,7 +604,7 @@ def suggested_order_accept(
         changes={"accepted_order": [before, _line_summary(lines, accepted=True)]},
         reason=_("确认建议订单"),
     )
-    _remember(actor, key, action="order", visit=the_visit, request_hash=request_hash)
+    idempotency.remember(actor, key, action="order", digest=request_hash, visit=the_visit, savepoint=True)
     return result
 
 
@@ -700,8 +662,9 @@ def competitor_note_add(
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.add_competitornote")
     key = _text(idempotency_key)
-    request_hash = _request_hash(dict(data))
-    replay = _replay(actor, key, action="competitor", visit=the_visit, request_hash=request_hash)
+    request_hash = idempotency.request_hash(dict(data))
+    key = idempotency.clean_key(key)
+    replay = idempotency.earlier_request(actor, key, action="competitor", digest=request_hash, visit=the_visit)
     if replay is not None and replay.object_id is not None:
         note = CompetitorNote.objects.filter(pk=replay.object_id).first()
         if note is not None:
@@ -724,5 +687,7 @@ def competitor_note_add(
         {"notes": len(notes), "brands": sorted({n.brand_name for n in notes if n.brand_name})},
     )
     audit_create(actor=actor, instance=note)
-    _remember(actor, key, action="competitor", visit=the_visit, request_hash=request_hash, object_id=note.pk)
+    idempotency.remember(
+        actor, key, action="competitor", digest=request_hash, visit=the_visit, object_id=note.pk, savepoint=True
+    )
     return note, True

@@ -57,6 +57,7 @@ from jinggeng.field.models import (
     VisitStep,
     VisitStepKind,
 )
+from jinggeng.field.services import idempotency
 from jinggeng.field.services.routes import standard_for_account
 from jinggeng.org.scope import employee_of, scope_for
 
@@ -103,37 +104,6 @@ def _own_visit(actor: Any, visit_id: Any, perm: str) -> Visit:
     if visit.rep_id != actor.pk:
         raise PermissionDenied(_("只有该拜访的业务员本人可以操作"), code="not_visit_rep")
     return visit
-
-
-def _hash(payload: Mapping[str, Any]) -> str:
-    raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _clean_key(key: str | None) -> str:
-    key = (key or "").strip()
-    if key and not (8 <= len(key) <= 100):
-        raise ValidationFailed(_("Idempotency-Key 应为 8 到 100 个字符"), field="idempotency_key")
-    return key
-
-
-def _earlier_request(actor: Any, key: str, action: str, request_hash: str) -> VisitRequest | None:
-    """The request this key already made, if any; a key reused for another request is refused."""
-    if not key:
-        return None
-    found = VisitRequest.objects.filter(actor=actor, key=key).first()
-    if found is not None and (found.action != action or found.request_hash != request_hash):
-        raise Conflict(
-            _("该 Idempotency-Key 已用于另一个不同的请求"), code="idempotency_key_reused", field="idempotency_key"
-        )
-    return found
-
-
-def _remember(actor: Any, key: str, action: str, request_hash: str, visit: Visit, object_id: int | None) -> None:
-    if key:
-        VisitRequest.objects.create(
-            actor=actor, key=key, action=action, request_hash=request_hash, visit=visit, object_id=object_id
-        )
 
 
 def _number(value: Any) -> float | None:
@@ -231,20 +201,20 @@ def _idempotent(
     answers with the winner's result — whether it lost on the unique (actor, key) or on a rule
     the winner's commit now breaks (the visit exists, the visit is checked in). ``on_rollback``
     undoes what the database cannot (a stored file) when ``run``'s rows are rolled back."""
-    earlier = _earlier_request(actor, key, action, request_hash)
+    earlier = idempotency.earlier_request(actor, key, action=action, digest=request_hash)
     if earlier is not None:
         return replay(earlier), False
     try:
         with transaction.atomic():
             result, visit, object_id = run()
-            _remember(actor, key, action, request_hash, visit, object_id)
+            idempotency.remember(actor, key, action=action, digest=request_hash, visit=visit, object_id=object_id)
             return result, True
     except BaseException as exc:
         if on_rollback is not None:
             on_rollback()
         if not key or not isinstance(exc, IntegrityError | DomainError):
             raise
-        earlier = _earlier_request(actor, key, action, request_hash)
+        earlier = idempotency.earlier_request(actor, key, action=action, digest=request_hash)
         if earlier is None:
             raise
         return replay(earlier), False
@@ -263,7 +233,7 @@ def visit_create_ad_hoc(
 ) -> tuple[Visit, bool]:
     """A visit the route did not plan (临时拜访), for today, to an outlet in the actor's scope.
     Refused while the rep already has an open visit to that outlet today (409 ``visit_exists``)."""
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     try:
         pk = int(account_id)
     except (TypeError, ValueError):
@@ -281,7 +251,7 @@ def visit_create_ad_hoc(
     if employee is None:
         raise PermissionDenied(_("只有在职员工可以拜访客户"), code="not_employee")
     notes = (notes or "").strip()
-    request_hash = _hash({"account_id": account.pk, "notes": notes})
+    request_hash = idempotency.request_hash({"account_id": account.pk, "notes": notes})
 
     def run() -> tuple[Visit, Visit, int | None]:
         today = timezone.localdate()
@@ -353,9 +323,11 @@ def visit_check_in(
     optional) and ``device_at`` (the device's ISO time, optional). Records the server time, the
     distance to the outlet's stored position and the flags of `rules.check_in_flags`."""
     visit = _own_visit(actor, visit_id, "field.change_visit")
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     lat, lng, accuracy, device_at = _position(data)
-    request_hash = _hash({"visit": visit.pk, "lat": lat, "lng": lng, "acc": accuracy, "device_at": device_at})
+    request_hash = idempotency.request_hash(
+        {"visit": visit.pk, "lat": lat, "lng": lng, "acc": accuracy, "device_at": device_at}
+    )
 
     def run() -> tuple[Visit, Visit, int | None]:
         if visit.status != VisitStatus.PLANNED or visit.check_in_at is not None:
@@ -412,9 +384,11 @@ def visit_check_out(
     """Check out: the same position fields as the check-in; records the duration and the flags
     of `rules.check_out_flags` (short visit, outside hours, poor accuracy)."""
     visit = _own_visit(actor, visit_id, "field.change_visit")
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     lat, lng, accuracy, device_at = _position(data)
-    request_hash = _hash({"visit": visit.pk, "lat": lat, "lng": lng, "acc": accuracy, "device_at": device_at})
+    request_hash = idempotency.request_hash(
+        {"visit": visit.pk, "lat": lat, "lng": lng, "acc": accuracy, "device_at": device_at}
+    )
 
     def run() -> tuple[Visit, Visit, int | None]:
         if visit.check_in_at is None or visit.status != VisitStatus.IN_PROGRESS:
@@ -506,13 +480,13 @@ def visit_step_record(
     (`POSM_CHECKS`), SHELF ``{"tidied": true, "storeroom": true}``; others any small object.
     Facings, prices and stock per SKU are the stock part's (its services write the STOCK step)."""
     visit = _own_visit(actor, visit_id, "field.add_visitstep")
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     kind = (kind or "").strip()
     if kind not in VisitStepKind.values:
         raise ValidationFailed(_("未知的拜访步骤：%(kind)s") % {"kind": kind or "—"}, field="kind")
     clean = _step_data(kind, data)
     notes = (notes or "").strip()
-    request_hash = _hash({"visit": visit.pk, "kind": kind, "data": clean, "notes": notes})
+    request_hash = idempotency.request_hash({"visit": visit.pk, "kind": kind, "data": clean, "notes": notes})
 
     def run() -> tuple[VisitStep, Visit, int | None]:
         if visit.status != VisitStatus.IN_PROGRESS:
@@ -600,7 +574,7 @@ def visit_photo_add(
     already used at another visit: this one gets ``reused_from`` and the visit the
     ``reused_photo`` flag. The same picture sent twice to one visit is stored once."""
     visit = _own_visit(actor, visit_id, "field.add_visitphoto")
-    key = _clean_key(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     errors: dict[str, list[str]] = {}
     kind = (kind or PhotoKind.SHELF).strip()
     if kind not in PhotoKind.values:
@@ -621,10 +595,13 @@ def visit_photo_add(
         raise ValidationFailed(_("照片资料有误"), errors=errors)
     content, content_type, extension, width, height = _read_image(upload)
     sha = hashlib.sha256(content).hexdigest()
-    request_hash = _hash({"visit": visit.pk, "sha256": sha, "kind": kind, "taken_at": taken})
+    request_hash = idempotency.request_hash({"visit": visit.pk, "sha256": sha, "kind": kind, "taken_at": taken})
     stored_files: list[tuple[Any, str]] = []
 
-    if visit.status != VisitStatus.IN_PROGRESS and _earlier_request(actor, key, "photo", request_hash) is None:
+    if (
+        visit.status != VisitStatus.IN_PROGRESS
+        and idempotency.earlier_request(actor, key, action="photo", digest=request_hash) is None
+    ):
         raise Conflict(_("请先签到；已结束的拜访不能再上传照片"), code="visit_not_in_progress")
     same = VisitPhoto.objects.filter(visit=visit, sha256=sha).order_by("id").first()
     if same is not None:  # the same picture again (a retry without a key): stored once

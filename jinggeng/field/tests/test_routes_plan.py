@@ -174,7 +174,7 @@ def test_task_plans_the_given_day(rep, routes):
     from jinggeng.field.tasks import field_plan_day
 
     result = field_plan_day.call(MONDAY.isoformat())
-    assert result == {"day": MONDAY.isoformat(), "created": 3, "missed": 0, "carried": 0}
+    assert result == {"day": MONDAY.isoformat(), "created": 3, "missed": 0, "carried": 0, "pruned_request_keys": 0}
 
 
 @pytest.mark.django_db

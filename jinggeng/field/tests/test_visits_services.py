@@ -561,6 +561,35 @@ def test_retried_requests_answer_with_the_first_result(rep, shop, std):
 
 
 @pytest.mark.django_db
+def test_old_request_keys_are_pruned_and_recent_ones_kept(rep, shop, std, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from jinggeng.field.services.idempotency import requests_prune
+
+    settings.FIELD_REQUEST_KEEP_DAYS = 30
+    visit, _ = visit_create_ad_hoc(actor=rep, account_id=shop.pk, idempotency_key="adhoc-old-0001")
+    data = position(device_at=minutes_ago(5))
+    visit_check_in(actor=rep, visit_id=visit.pk, data=data, idempotency_key="checkin-new-01")
+    VisitRequest.objects.filter(key="adhoc-old-0001").update(created_at=timezone.now() - dt.timedelta(days=31))
+    VisitRequest.objects.filter(key="checkin-new-01").update(created_at=timezone.now() - dt.timedelta(days=29))
+
+    assert requests_prune(batch=1) == 1
+    assert list(VisitRequest.objects.values_list("key", flat=True)) == ["checkin-new-01"]
+    assert Visit.objects.filter(pk=visit.pk).exists()  # only the key goes
+    # The kept key still answers a retry with its first result.
+    again, created = visit_check_in(actor=rep, visit_id=visit.pk, data=data, idempotency_key="checkin-new-01")
+    assert (again.pk, created) == (visit.pk, False)
+    # `jinggeng field_plan` prunes on every run.
+    VisitRequest.objects.update(created_at=timezone.now() - dt.timedelta(days=40))
+    out = StringIO()
+    call_command("field_plan", stdout=out)
+    assert "pruned_request_keys=1" in out.getvalue()
+    assert VisitRequest.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_a_key_reused_for_another_request_is_refused(rep, visit):
     visit_check_in(actor=rep, visit_id=visit.pk, data=position(), idempotency_key="same-key-0001")
     with pytest.raises(Conflict) as exc:

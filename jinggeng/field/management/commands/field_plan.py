@@ -4,6 +4,7 @@ Plans today by default (run it early every morning from cron); ``--day YYYY-MM-D
 another day, ``--rep USERNAME`` (repeatable) only some reps, ``--every N`` repeats every N seconds
 (planning the current day each time, so a long-running process needs no cron), ``--enqueue``
 hands the run to the background worker. Idempotent: a second run creates nothing more.
+Each run also forgets device request keys older than ``FIELD_REQUEST_KEEP_DAYS``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jinggeng.field.services.idempotency import requests_prune
 from jinggeng.field.services.routes import plan_day_default, visits_plan_day
 
 
@@ -49,7 +51,11 @@ class Command(BaseCommand):
             return
         while True:
             plan = visits_plan_day(day=day, reps=reps)
-            self.stdout.write(f"day={plan.day} created={plan.created} missed={plan.missed} carried={plan.carried}")
+            pruned = requests_prune() if reps is None else 0
+            self.stdout.write(
+                f"day={plan.day} created={plan.created} missed={plan.missed} carried={plan.carried} "
+                f"pruned_request_keys={pruned}"
+            )
             if options["every"] <= 0:
                 return
             time.sleep(options["every"])
