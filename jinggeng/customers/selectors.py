@@ -30,6 +30,7 @@ from jinggeng.customers.models import (
 from jinggeng.org.models import OrgUnit
 
 M = TypeVar("M", bound=models.Model)
+Row = TypeVar("Row")  # model instances or .values() dicts
 
 ACCOUNT_SORTS = ("name", "created_at", "updated_at", "id")
 CONTACT_SORTS = ("name", "created_at", "id")
@@ -108,8 +109,8 @@ def codepoint_collation() -> bool:
 
 
 def account_filter(
-    qs: QuerySet[Account], filters: AccountFilters, *, merged_excluded: bool = False
-) -> QuerySet[Account]:
+    qs: QuerySet[Account, Row], filters: AccountFilters, *, merged_excluded: bool = False
+) -> QuerySet[Account, Row]:
     """``filters`` applied to ``qs``; ``merged_excluded``: ``qs`` already leaves merged accounts out."""
     f = filters
     if not f.include_merged and not merged_excluded:
@@ -216,14 +217,15 @@ def account_list_values(
 
 
 @functools.lru_cache(maxsize=1024)
-def _list_base(scope: Scope, keys: tuple[str, ...], include_merged: bool) -> QuerySet[Account]:
+def _list_base(scope: Scope, keys: tuple[str, ...], include_merged: bool) -> QuerySet[Account, dict[str, Any]]:
     """The scope's accounts as the list's first statement starts: merged ones left out unless
     asked for, only the keys selected. Built once per scope like ``_scoped_base``; never
     evaluated itself."""
     qs = _scoped_base(scope)
     if not include_merged:
         qs = qs.filter(merged_into__isnull=True)
-    return qs.values(*keys)
+    rows: QuerySet[Account, dict[str, Any]] = qs.values(*keys)
+    return rows
 
 
 def account_export_rows(*, actor: Any, filters: AccountFilters | None = None) -> QuerySet[Account]:
