@@ -269,8 +269,8 @@ def board(request: HttpRequest, pipeline_id: int, query: Query[BoardQuery]) -> l
                 {
                     "id": o.pk,
                     "name": o.name,
-                    "account": {"id": o.account_id, "name": o.account.name},
-                    "owner": _user_ref(o.owner),
+                    "account": {"id": o.account_id, "name": o.account_name},
+                    "owner": None if o.owner_id is None else {"id": o.owner_id, "name": o.owner_name},
                     "amount": o.amount,
                     "expected_close_date": o.expected_close_date,
                     "version": o.version,

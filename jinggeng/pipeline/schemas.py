@@ -8,8 +8,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from jinggeng.core.api import Row
 
-class Ref(Schema):
+
+class Ref(Row):
     id: int
     name: str
 
@@ -97,7 +99,7 @@ class ConvertIn(Schema):
 # --------------------------------------------------------------------------- pipelines
 
 
-class StageOut(Schema):
+class StageOut(Row):
     id: int
     name: str
     order: int
@@ -128,7 +130,7 @@ class LossReasonOut(Schema):
     order: int
 
 
-class BoardCard(Schema):
+class BoardCard(Row):
     id: int
     name: str
     account: Ref
@@ -138,7 +140,7 @@ class BoardCard(Schema):
     version: int
 
 
-class BoardColumnOut(Schema):
+class BoardColumnOut(Row):
     stage: StageOut
     count: int
     amount: Decimal

@@ -468,13 +468,18 @@ def opportunity_move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         error = exc.message
     if is_htmx(request):
         try:
-            card = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
+            opportunity = selectors.opportunity_get(actor=request.user, opportunity_id=opportunity_id)
         except NotFound as exc:
             raise _not_found(exc) from exc
         response = render_page(
             request,
             "pipeline/board.html",
-            {"card": card, "error": error, "stages": list(card.pipeline.stages.all()), "can_move": True},
+            {
+                "card": selectors.BoardCard.of(opportunity),
+                "error": error,
+                "stages": list(opportunity.pipeline.stages.all()),
+                "can_move": True,
+            },
             fragment="card",
             status=422 if error else 200,
         )

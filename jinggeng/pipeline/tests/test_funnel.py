@@ -123,6 +123,15 @@ def test_board_totals_and_funnel_page(client_for, area_manager, deals, django_as
         ("丢单", 1),
     ]
     assert Decimal(columns[2]["weighted"]) == Decimal("100000.00")
+    cards = [card for col in columns for card in col["cards"]]
+    from jinggeng.pipeline.models import Opportunity
+
+    for card in cards:
+        opportunity = Opportunity.objects.select_related("account", "owner__employee").get(pk=card["id"])
+        assert card["account"] == {"id": opportunity.account_id, "name": opportunity.account.name}
+        assert card["owner"] == {"id": opportunity.owner_id, "name": opportunity.owner.employee.name}
+        assert (Decimal(card["amount"]), card["version"]) == (opportunity.amount, opportunity.version)
+    assert len(cards) == 4
     page = c.get(f"/pipeline/funnel/{pipeline.pk}/").content.decode()
     assert "echarts.min.js" in page and "funnel-data" in page
     assert f"/pipeline/opportunities/?pipeline={pipeline.pk}&amp;reached_stage=" in page

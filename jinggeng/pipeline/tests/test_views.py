@@ -122,12 +122,15 @@ def test_board_drop_moves_the_card_or_shows_the_error_on_it(client_for, rep):
     moved = c.post(url, {"stage": stage(opportunity.pipeline, "需求确认").pk, "version": 1}, HTTP_HX_REQUEST="true")
     assert moved.status_code == 200
     assert moved["HX-Trigger"] == "board-changed"
+    card = moved.content.decode()
+    assert opportunity.account.name in card and rep.employee.name in card and 'data-version="2"' in card
     opportunity.refresh_from_db()
     assert opportunity.stage.name == "需求确认"
     assert StageChange.objects.filter(opportunity=opportunity).count() == 2
     # the board fragment for the refresh
     fragment = c.get(f"/pipeline/board/{opportunity.pipeline_id}/", HTTP_HX_REQUEST="true").content.decode()
     assert 'id="columns"' in fragment and "<html" not in fragment
+    assert opportunity.account.name in fragment and rep.employee.name in fragment
 
 
 @pytest.mark.django_db
