@@ -9,14 +9,15 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router
 
+from jinggeng.core.api import Row
 from jinggeng.insights.queries import competitor_digest, coverage, plan_vs_actual, three_e
 
 router = Router(tags=["insights"])
 
 
-class ThreeERowOut(Schema):
+class ThreeERowOut(Row):
     rep_id: int
     rep_name: str
     org_unit_id: int
@@ -29,14 +30,14 @@ class ThreeERowOut(Schema):
     report_submitted_at: dt.datetime | None
 
 
-class ThreeEOut(Schema):
+class ThreeEOut(Row):
     date_from: dt.date
     date_to: dt.date
     totals: dict[str, Any]
     rows: list[ThreeERowOut]
 
 
-class PlanRowOut(Schema):
+class PlanRowOut(Row):
     rep_id: int
     rep_name: str
     org_unit_id: int
@@ -51,14 +52,14 @@ class PlanRowOut(Schema):
     score: float | None
 
 
-class PlanOut(Schema):
+class PlanOut(Row):
     date_from: dt.date
     date_to: dt.date
     formula: str
     rows: list[PlanRowOut]
 
 
-class CoverageRowOut(Schema):
+class CoverageRowOut(Row):
     account_id: int
     account_name: str
     org_unit_id: int
@@ -71,12 +72,12 @@ class CoverageRowOut(Schema):
     days_overdue: int
 
 
-class CoveragePageOut(Schema):
+class CoveragePageOut(Row):
     items: list[CoverageRowOut]
     next_cursor: str | None
 
 
-class AreaOut(Schema):
+class AreaOut(Row):
     org_unit_id: int
     org_unit_name: str
     outlets: int
@@ -84,7 +85,7 @@ class AreaOut(Schema):
     max_days_overdue: int
 
 
-class DigestRowOut(Schema):
+class DigestRowOut(Row):
     org_unit_id: int
     org_unit_name: str
     brand_id: int | None
@@ -98,7 +99,7 @@ class DigestRowOut(Schema):
     promotion_count: int
 
 
-class DigestOut(Schema):
+class DigestOut(Row):
     week_start: dt.date
     week_end: dt.date
     rows: list[DigestRowOut]
@@ -120,7 +121,7 @@ def three_e_card(
         "date_from": params.date_from,
         "date_to": params.date_to,
         "totals": three_e.totals(rows),
-        "rows": [asdict(r) for r in rows],
+        "rows": rows,  # dataclasses: Row validates their attributes (asdict deep-copied them)
     }
 
 
@@ -142,7 +143,7 @@ def plan_actual(
         "date_from": params.date_from,
         "date_to": params.date_to,
         "formula": plan_vs_actual.FORMULA,
-        "rows": [asdict(r) for r in rows],
+        "rows": rows,  # dataclasses: Row validates their attributes (asdict deep-copied them)
     }
 
 
@@ -163,14 +164,14 @@ def coverage_list(
         limit=max(1, min(limit, settings.PAGE_SIZE_MAX)),
     )
     page = coverage.run(actor=request.user, params=params)
-    return {"items": [asdict(r) for r in page.items], "next_cursor": page.next_cursor}
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/coverage/areas", response=list[AreaOut])
 def coverage_areas(request: HttpRequest, org_unit: int | None = None, rep: int | None = None) -> list[Any]:
     """Per area: how many outlets are overdue, and the longest overdue in days."""
     params = coverage.CoverageParams(today=timezone.localdate(), org_unit_id=org_unit, rep_id=rep)
-    return [asdict(a) for a in coverage.areas(actor=request.user, params=params)]
+    return list(coverage.areas(actor=request.user, params=params))
 
 
 @router.get("/competitors", response=DigestOut)
