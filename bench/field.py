@@ -19,7 +19,7 @@ Starts the app as in production (`jinggeng serve`: gunicorn, DEBUG off) and meas
                       goal p95 <= 100 ms
 
 Next to each figure: the SQL of the same request run directly with psycopg (statements and
-their parameters captured from the request run in-process, bound on the server as the
+their parameters captured from the request run in-process, bound on the client as the
 application binds them; a check-in's statements are replayed in a transaction that is rolled
 back).
 """
@@ -172,7 +172,7 @@ def checkin_body(lat: float, lng: float) -> dict[str, Any]:
 
 def capture(token: str, method: str, url: str, body: dict[str, Any] | None = None) -> list[Statement]:
     """The statements Django runs for one request (in-process, same settings), each with its
-    parameters, so the direct run binds them on the server as the application does. A POST
+    parameters, so the direct run binds them as the application does (client-side). A POST
     runs in a transaction rolled back afterwards, so nothing changes."""
     from django.db import connection, transaction
     from django.test import Client
@@ -213,7 +213,7 @@ def capture(token: str, method: str, url: str, body: dict[str, Any] | None = Non
 def run_sql(dsn: str, case: Case, *, warmup: int, requests: int, rollback: bool) -> None:
     import psycopg
 
-    with psycopg.connect(dsn, autocommit=not rollback) as conn, conn.cursor() as cur:
+    with psycopg.connect(dsn, autocommit=not rollback) as conn, psycopg.ClientCursor(conn) as cur:
         cur.execute("SET TIME ZONE 'UTC'")
         if rollback:
             conn.commit()

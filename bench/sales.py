@@ -383,8 +383,8 @@ def main() -> None:
             + f". {build[0].upper()}{build[1:]} Server: `jinggeng serve` (gunicorn, 2 workers x 4 threads, DEBUG off). "
             f"{args.warmup} warm-up then {args.requests} measured requests per figure. `gm` sees the whole company, "
             "`rm_east` the 华东大区 subtree, `sup_shanghai` one team (上海一组). Direct SQL: the SELECT statements "
-            "the same request runs with their parameters, captured in-process and run with psycopg the way the "
-            "application runs them (parameters bound on the server, prepared after 5 runs).",
+            "the same request runs with their parameters, captured in-process and run with psycopg's ClientCursor, "
+            "the way the application binds them.",
             "",
             *lines,
             "",

@@ -123,13 +123,6 @@ if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["OPTIONS"] = {
-            # Parameters travel apart from the SQL text, so a statement's text is the same for
-            # every call and psycopg prepares it on the server after DB_PREPARE_THRESHOLD runs:
-            # PostgreSQL then skips parsing and planning (about 1 ms of a 2 ms account page).
-            # Set DB_PREPARE_THRESHOLD=0 behind a pooler that cannot keep prepared statements
-            # (PgBouncer in transaction mode before 1.21).
-            "server_side_binding": True,
-            "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 5) or None,
             "pool": {
                 "min_size": env_int("DB_POOL_MIN", 2),
                 "max_size": env_int("DB_POOL_MAX", 20),
