@@ -10,6 +10,7 @@ and then pruned by ``requests_prune`` (run by ``jinggeng field_plan``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -73,17 +74,14 @@ def remember(
     caller's transaction sees the ``IntegrityError`` and answers the winner's result."""
     if not key:
         return
-    if not savepoint:
-        VisitRequest.objects.create(
-            actor=actor, key=key, action=action, request_hash=digest, visit=visit, object_id=object_id
-        )
-        return
     try:
-        with transaction.atomic():
+        with transaction.atomic() if savepoint else contextlib.nullcontext():
             VisitRequest.objects.create(
                 actor=actor, key=key, action=action, request_hash=digest, visit=visit, object_id=object_id
             )
     except IntegrityError:
+        if not savepoint:
+            raise
         raise _reused() from None
 
 
