@@ -9,7 +9,7 @@ number of ids, keeps the SQL text and the column converters, and afterwards only
 
 The SQL is still the ORM's: a schema change flows through on the next process start. Rows come
 back exactly as ``Model.objects.filter(pk__in=ids).values(*fields)`` gives them (the same
-backend and field converters run), which ``core/tests/test_compiled.py`` checks on both
+backend and field converters run), which ``core/tests/test_fast_paths.py`` checks on both
 databases.
 """
 
