@@ -7,6 +7,7 @@ many (imports) alike: the lookups it needs are loaded once into an `AccountLooku
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from jinggeng.core.audit import audit_create, audit_delete, audit_record, audit_update, json_safe, snapshot
@@ -96,21 +97,30 @@ ACCOUNT_ATTNAMES = [
 # --------------------------------------------------------------------------- lookups
 
 
+@functools.cache
+def _choice_keys(choices: type, language: str | None) -> dict[str, str]:
+    """Every accepted spelling of ``choices`` in lower case -> its code: the codes, then the
+    labels in the active language, Chinese and English (earlier spellings win)."""
+    keys: dict[str, str] = {}
+    pairs = [(str(code), label) for code, label in choices.choices]  # type: ignore[attr-defined]
+    for code, label in pairs:
+        keys.setdefault(code.lower(), code)
+        keys.setdefault(str(label).lower(), code)
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            for code, label in pairs:
+                keys.setdefault(str(label).lower(), code)
+    return keys
+
+
 def _choice(value: Any, choices: type, field_name: str, errors: dict[str, list[str]]) -> str | None:
-    """Accept a choice by its code or its label in Chinese or English."""
+    """Accept a choice by its code or its label in Chinese or English (any case)."""
     if value is None or value == "":
         return None
     text = str(value).strip()
-    for code, label in choices.choices:  # type: ignore[attr-defined]
-        if text.lower() == str(code).lower() or text == str(label):
-            return str(code)
-    from django.utils import translation
-
-    for code, label in choices.choices:  # type: ignore[attr-defined]
-        for lang in ("zh-hans", "en"):
-            with translation.override(lang):
-                if text.lower() == str(label).lower():
-                    return str(code)
+    code = _choice_keys(choices, translation.get_language()).get(text.lower())
+    if code is not None:
+        return code
     allowed = "、".join(str(label) for _code, label in choices.choices)  # type: ignore[attr-defined]
     errors.setdefault(field_name, []).append(
         _("无效的值“%(value)s”，可选：%(allowed)s") % {"value": text, "allowed": allowed}

@@ -66,11 +66,24 @@ def test_import_creates_accounts_with_labels_in_either_language(people, general_
 
 def test_gbk_file_with_english_headers(people, general_manager) -> None:
     header = "Account code,Account name,Account type,Division code,Owner,Org unit code"
-    data = csv_file("C010,南京路便利店,outlet,310101,rep,A-SH", header=header, encoding="gbk")
+    data = csv_file(
+        "C010,南京路便利店,outlet,310101,rep,A-SH",
+        "C011,南京路批发部,WHOLESALER,310101,rep,A-SH",
+        "C012,南京路商贸公司,Distributor,310101,rep,A-SH",
+        "C013,南京路烟酒店,outlet shop,310101,rep,A-SH",
+        header=header,
+        encoding="gbk",
+    )
     with translation.override("zh-hans"):
-        report = run_import(accounts(), data, general_manager, ATOMIC)
-    assert report.created == 1
+        report = run_import(accounts(), data, general_manager, VALID_ONLY)
+    assert (report.created, report.refused) == (3, 1)
     assert Account.objects.get(code="C010").name == "南京路便利店"
+    # Codes and English labels in any case, even while Chinese is active.
+    assert Account.objects.get(code="C011").account_type == AccountType.WHOLESALER
+    assert Account.objects.get(code="C012").account_type == AccountType.DISTRIBUTOR
+    (error,) = report.errors
+    assert (error.row, error.column) == (5, "account_type")
+    assert "outlet shop" in error.message and "经销商、二批、终端" in error.message
 
 
 def test_dry_run_writes_nothing(people, general_manager) -> None:
