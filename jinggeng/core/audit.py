@@ -20,8 +20,21 @@ from jinggeng.core.models import AuditAction, AuditLog
 Actor = AbstractBaseUser | AnonymousUser | None
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    """``value`` with only JSON types: Decimal, UUID and other objects as text, dates in ISO
+    format, model instances as their primary key, sets as sorted lists."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    # Plain dicts and lists first, without a call per plain item: imports build many of them.
+    if kind is dict:
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else json_safe(v)) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _PLAIN else json_safe(v) for v in value]
+    if isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
         return str(value)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import connection, models
 
 Row = Sequence[Any]
@@ -46,9 +47,19 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(top + 1, top + 1 + count))
 
 
+def json_text(value: Any) -> str:
+    """A JSON document as compact text. orjson writes it (several times faster than ``json``,
+    which matters for one audit record per imported row); what orjson refuses (integers beyond
+    64 bits, non-text keys) goes through ``json``, which refuses what is not JSON at all."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _converter(field: models.Field[Any, Any], postgres: bool) -> Callable[[Any], Any] | None:
     if isinstance(field, models.JSONField):
-        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+        return lambda v: None if v is None else json_text(v)
     if postgres:
         return None  # psycopg adapts Decimal, datetime, date, bool and UUID itself
     if isinstance(field, models.DecimalField):

@@ -29,3 +29,18 @@ def test_bulk_insert_then_ordinary_create_never_collides(rep):
     later = AuditLog.objects.create(action="create", entity="x", entity_id="2")
     assert later.pk > ids[-1]
     assert allocate_ids(AuditLog, 2)[0] > later.pk
+
+
+def test_json_text_is_compact_unescaped_json_and_refuses_what_json_refuses():
+    import json
+    from decimal import Decimal
+
+    from jinggeng.core.bulk import json_text
+
+    value = {"name": [None, "上海惠民超市"], "n": 3, "x": 2.5, "ok": True, "tags": ["甲", "乙"]}
+    text = json_text(value)
+    assert json.loads(text) == value
+    assert "上海" in text and " " not in text
+    assert json.loads(json_text({"big": 2**70, 7: "k"})) == {"big": 2**70, "7": "k"}
+    with pytest.raises(TypeError):
+        json_text({"amount": Decimal("1.5")})

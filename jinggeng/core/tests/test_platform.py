@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from jinggeng.core.audit import audit_update, diff, snapshot
+from jinggeng.core.audit import audit_update, diff, json_safe, snapshot
 from jinggeng.core.errors import ValidationFailed
 from jinggeng.core.models import ApiToken, AuditLog
 from jinggeng.core.pagination import decode_cursor, keyset_paginate
@@ -132,6 +132,43 @@ def test_audit_records_only_changed_fields(rep, org):
     assert log is not None and log.changes == {"name": ["上海区域", "上海新区域"]} and log.actor == rep
     assert audit_update(actor=rep, instance=unit, before=snapshot(unit, ["name"])) is None
     assert AuditLog.objects.filter(entity="org.orgunit").count() == 1
+
+
+@pytest.mark.django_db
+def test_json_safe_turns_every_kind_of_value_into_json_types(rep, org):
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    from django.db.models import TextChoices
+    from django.utils.safestring import mark_safe
+
+    class Kind(TextChoices):
+        OUTLET = "outlet", "终端"
+
+    key = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    value = {
+        "plain": [None, True, 3, 2.5, "文本"],
+        "decimal": [None, Decimal("5000.00")],
+        "nested": {"when": dt.date(2026, 5, 1), 7: (Decimal("1.5"), dt.datetime(2026, 5, 1, 8, 30))},
+        "tags": {"乙", "甲"},
+        "unit": org.shanghai,
+        "id": key,
+        "choice": Kind.OUTLET,
+        "safe": mark_safe("<b>"),
+    }
+    safe = json_safe(value)
+    assert safe == {
+        "plain": [None, True, 3, 2.5, "文本"],
+        "decimal": [None, "5000.00"],
+        "nested": {"when": "2026-05-01", "7": ["1.5", "2026-05-01T08:30:00"]},
+        "tags": ["乙", "甲"] if "乙" < "甲" else ["甲", "乙"],
+        "unit": org.shanghai.pk,
+        "id": str(key),
+        "choice": "outlet",
+        "safe": "<b>",
+    }
+    assert json.loads(json.dumps(safe)) == safe
 
 
 @pytest.mark.django_db
