@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections
 from django.test import Client
 
 from jinggeng.org.divisions import divisions_load
@@ -156,6 +157,9 @@ def phone_browser(transactional_db, live_server, monkeypatch):
         finally:
             context.close()
             browser.close()
+            # The ORM calls made inside Playwright's context have their own connection (Django's
+            # connections are per context); left open, the pool could not drop the test database.
+            connections.close_all()
 
 
 def page_overflow_px(page) -> int:
