@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from ninja.responses import NinjaJSONEncoder
 
 from jinggeng.core.api import JSONRenderer
-from jinggeng.core.compiled import _statement, rows_by_pk
+from jinggeng.core.compiled import _statement, rows_by_pk, rows_where_in
 from jinggeng.customers.models import Account
 from jinggeng.customers.schemas import AccountPage
 from jinggeng.customers.selectors import LIST_VALUES, scoped_accounts
@@ -64,6 +64,25 @@ def test_rows_by_pk_compiles_once_per_length_and_runs_one_statement(rep):
 def test_rows_by_pk_of_unknown_and_no_ids():
     assert rows_by_pk(Account, FIELDS, []) == {}
     assert rows_by_pk(Account, FIELDS, [987654321]) == {}
+    with pytest.raises(ValueError, match="primary key"):
+        rows_by_pk(Account, ("name",), [1])
+
+
+@pytest.mark.django_db
+def test_rows_where_in_a_foreign_key_equals_the_orm_values_query(rep):
+    from jinggeng.customers.models import Tag
+
+    first, second, bare = (AccountFactory(owner=rep) for _ in range(3))
+    first.tags.add(Tag.objects.create(name="重点"), Tag.objects.create(name="新店"))
+    second.tags.add(Tag.objects.get(name="重点"))
+    through = Account.tags.through
+    fields = ("account_id", "tag__name")
+    for ids in ([first.pk], [first.pk, second.pk, bare.pk], [bare.pk]):
+        expected = sorted(through.objects.filter(account_id__in=ids).values_list(*fields))
+        got = sorted((r["account_id"], r["tag__name"]) for r in rows_where_in(through, fields, "account_id", ids))
+        assert got == expected
+    assert sorted(r["tag__name"] for r in rows_where_in(through, fields, "account_id", [first.pk])) == ["新店", "重点"]
+    assert rows_where_in(through, fields, "account_id", []) == []
 
 
 def test_renderer_writes_what_ninjas_encoder_writes():
