@@ -109,6 +109,39 @@ def client_for():
 PHONE = {"width": 390, "height": 844}
 
 
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, answering one request at a time on SQLite.
+
+    The in-memory SQLite test database has a single connection, which the server's threads
+    share; two requests at once (a service worker fetches pages in parallel) break it with
+    "bad parameter or other API misuse". A single-threaded server closes every connection
+    after its answer, so the browser's requests queue instead. PostgreSQL keeps the threaded
+    server: each thread has its own connection there."""
+    import os
+
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test import testcases
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    threaded = testcases.LiveServerThread
+
+    class OneRequestAtATime(threaded):  # type: ignore[misc,valid-type]
+        def _create_server(self, connections_override=None):  # type: ignore[no-untyped-def]
+            return WSGIServer((self.host, self.port), testcases.QuietWSGIRequestHandler, allow_reuse_address=False)
+
+    if connection.vendor == "sqlite":
+        testcases.LiveServerThread = OneRequestAtATime  # LiveServer looks it up when it starts
+    try:
+        server = LiveServer(addr)
+    finally:
+        testcases.LiveServerThread = threaded
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def phone_browser(transactional_db, live_server, monkeypatch):
     """A headless Chromium page at 390×844 (a common phone), with a ``login(user)`` helper.
