@@ -284,9 +284,8 @@ def stock_count_record(*, actor: Any, visit: Visit | int, lines: Any, idempotenc
     (unless an order was already made from them)."""
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.add_stockcount")
-    key = _text(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     request_hash = idempotency.request_hash(_stock_request_data(lines))
-    key = idempotency.clean_key(key)
     if idempotency.earlier_request(actor, key, action="stock", digest=request_hash, visit=the_visit):
         return list(StockCount.objects.filter(visit=the_visit).select_related("sku").order_by("sku__code"))
     _require_open(the_visit)
@@ -513,9 +512,8 @@ def suggested_order_accept(
 
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.change_suggestedorderline")
-    key = _text(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     request_hash = idempotency.request_hash(quantities)
-    key = idempotency.clean_key(key)
     replay = idempotency.earlier_request(actor, key, action="order", digest=request_hash, visit=the_visit)
     if replay:
         lines = list(SuggestedOrderLine.objects.filter(visit=the_visit).select_related("sku").order_by("sku__code"))
@@ -661,9 +659,8 @@ def competitor_note_add(
     (note, created): a retry with the same Idempotency-Key answers with the first note."""
     the_visit = _locked_visit(actor, visit)
     _require(actor, "field.add_competitornote")
-    key = _text(idempotency_key)
+    key = idempotency.clean_key(idempotency_key)
     request_hash = idempotency.request_hash(dict(data))
-    key = idempotency.clean_key(key)
     replay = idempotency.earlier_request(actor, key, action="competitor", digest=request_hash, visit=the_visit)
     if replay is not None and replay.object_id is not None:
         note = CompetitorNote.objects.filter(pk=replay.object_id).first()
