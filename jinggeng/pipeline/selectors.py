@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -312,23 +313,28 @@ class BoardCard:
         return self.pk
 
     @classmethod
-    def of(cls, opportunity: Opportunity) -> BoardCard:
-        """The card of one opportunity (a moved card re-rendered on its own)."""
-        owner = opportunity.owner
-        employee = getattr(owner, "employee", None) if owner is not None and hasattr(owner, "employee") else None
+    def from_values(cls, row: Sequence[Any]) -> BoardCard:
+        """The card of one ``values_list(*CARD_VALUES)`` row."""
+        pk, name, version, status, stage_id, amount, close, account_id, account, owner_id, username, who = row
         return cls(
-            pk=opportunity.pk,
-            name=opportunity.name,
-            version=opportunity.version,
-            status=opportunity.status,
-            stage_id=opportunity.stage_id,
-            amount=opportunity.amount,
-            expected_close_date=opportunity.expected_close_date,
-            account_id=opportunity.account_id,
-            account_name=opportunity.account.name,
-            owner_id=opportunity.owner_id,
-            owner_name=(employee.name if employee is not None else owner.username) if owner is not None else None,
+            pk=pk,
+            name=name,
+            version=version,
+            status=status,
+            stage_id=stage_id,
+            amount=amount,
+            expected_close_date=close,
+            account_id=account_id,
+            account_name=account,
+            owner_id=owner_id,
+            owner_name=(who or username) if owner_id is not None else None,
         )
+
+    @classmethod
+    def of(cls, opportunity: Opportunity) -> BoardCard:
+        """The card of one opportunity the caller has already found in scope (a moved card
+        re-rendered on its own)."""
+        return cls.from_values(Opportunity.objects.filter(pk=opportunity.pk).values_list(*CARD_VALUES).get())
 
 
 @dataclass
@@ -414,22 +420,9 @@ def opportunity_board(
     columns = []
     ranked = Opportunity.objects.filter(pk__in=top_ids).values_list(*CARD_VALUES).order_by("stage_id", "-amount", "id")
     cards_by_stage: dict[int, list[BoardCard]] = defaultdict(list)
-    for pk, name, version, status, stage_id, amount, close, account_id, account, owner_id, username, who in ranked:
-        cards_by_stage[stage_id].append(
-            BoardCard(
-                pk=pk,
-                name=name,
-                version=version,
-                status=status,
-                stage_id=stage_id,
-                amount=amount,
-                expected_close_date=close,
-                account_id=account_id,
-                account_name=account,
-                owner_id=owner_id,
-                owner_name=(who or username) if owner_id is not None else None,
-            )
-        )
+    for values in ranked:
+        card = BoardCard.from_values(values)
+        cards_by_stage[card.stage_id].append(card)
     for stage in pipeline.stages.all():
         cards = cards_by_stage.get(stage.pk, [])
         row: dict[str, Any] = dict(totals.get(stage.pk, {}))
